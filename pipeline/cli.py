@@ -1,0 +1,147 @@
+"""Command line: `python -m pipeline transcribe CLIP [options]`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import textwrap
+import warnings
+from pathlib import Path
+from typing import Any
+
+from pipeline.config import (
+    Config,
+    describe_options,
+    load_config,
+    parse_override,
+    render_default_yaml,
+)
+from pipeline.errors import PipelineError
+
+log = logging.getLogger("pipeline")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _setup_logging(quiet=getattr(args, "quiet", False))
+    try:
+        return args.handler(args)
+    except PipelineError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m pipeline",
+        description="Russian speech in video clips to timed subtitles.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    _add_transcribe(commands)
+    show = commands.add_parser("config", help="print the default configuration as commented YAML")
+    show.set_defaults(handler=_run_config)
+    return parser
+
+
+def _add_transcribe(commands: Any) -> None:
+    sub = commands.add_parser(
+        "transcribe",
+        help="transcribe one clip into subtitles and JSON",
+        description="Transcribe one clip. Writes <clip>.<lang>.srt, <clip>.<lang>.vtt and "
+        "<clip>.json into the output folder.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=_options_epilog(),
+    )
+    sub.add_argument("clip", type=Path, help="a local media file (mp4, mkv, webm, mov, m4a, "
+                     "mp3, ogg, wav, flac, ...)")
+    sub.add_argument("-o", "--out", type=Path, default=Path("out"),
+                     help="output folder (default: ./out)")
+    sub.add_argument("-c", "--config", type=Path, help="YAML file of options (see below)")
+    sub.add_argument("--model", help="Whisper model: size name or .pt path (asr.model)")
+    sub.add_argument("--language", help="spoken language code, or auto (asr.language)")
+    sub.add_argument("--beam-size", type=int, help="beam width; omit for greedy (asr.beam_size)")
+    sub.add_argument("--prompt", help="initial prompt for Whisper (asr.initial_prompt)")
+    sub.add_argument("--glossary", nargs="+", metavar="TERM",
+                     help="names to spell right, e.g. Солдатов Старобельск (asr.glossary)")
+    sub.add_argument("--audio-stream", type=int, metavar="N",
+                     help="N-th audio stream, from 0 (audio.stream)")
+    sub.add_argument("--audio-language", metavar="LANG",
+                     help="audio stream tagged with this language (audio.language)")
+    sub.add_argument("--threads", type=int, help="torch threads (runtime.threads)")
+    sub.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                     help="set any option below, e.g. --set vad.threshold=0.4 (repeatable)")
+    sub.add_argument("-q", "--quiet", action="store_true", help="no progress, only errors")
+    sub.set_defaults(handler=_run_transcribe)
+
+
+_FLAG_KEYS = {
+    "model": "asr.model",
+    "language": "asr.language",
+    "beam_size": "asr.beam_size",
+    "prompt": "asr.initial_prompt",
+    "glossary": "asr.glossary",
+    "audio_stream": "audio.stream",
+    "audio_language": "audio.language",
+    "threads": "runtime.threads",
+}
+
+
+def config_from_args(args: argparse.Namespace) -> Config:
+    overrides = dict(parse_override(item) for item in args.set)
+    for flag, key in _FLAG_KEYS.items():
+        value = getattr(args, flag, None)
+        if value is not None:
+            overrides[key] = value
+    return load_config(args.config, overrides)
+
+
+def _run_transcribe(args: argparse.Namespace) -> int:
+    config = config_from_args(args)
+    _quiet_libraries()
+    import torch
+
+    from pipeline.models import Models
+    from pipeline.run import NO_SPEECH, transcribe_clip
+
+    torch.set_num_threads(config.runtime.threads)
+    transcript, paths = transcribe_clip(args.clip, args.out, config, Models(config),
+                                        progress=not args.quiet)
+    if NO_SPEECH in transcript.notes:
+        log.warning("%s: %s; the subtitle files are empty", args.clip, NO_SPEECH)
+    for path in paths:
+        log.info("wrote %s", path)
+    return 0
+
+
+def _run_config(args: argparse.Namespace) -> int:
+    sys.stdout.write(render_default_yaml())
+    return 0
+
+
+def _options_epilog() -> str:
+    lines = ["options for --config FILE or --set KEY=VALUE (defaults in brackets):", ""]
+    for key, default, description in describe_options():
+        lines.append(f"  {key} [{default}]")
+        lines += textwrap.wrap(description, 76, initial_indent="      ",
+                               subsequent_indent="      ")
+    return "\n".join(lines)
+
+
+def _setup_logging(quiet: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    log.handlers[:] = [handler]
+    log.setLevel(logging.WARNING if quiet else logging.INFO)
+    log.propagate = False
+
+
+def _quiet_libraries() -> None:
+    # Libraries warn about GPU-only features and optional decoders we do not use.
+    warnings.filterwarnings("ignore", module="torchcodec")
+    warnings.filterwarnings("ignore", message=".*FP16 is not supported on CPU.*")
+    warnings.filterwarnings("ignore", category=FutureWarning)

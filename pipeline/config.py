@@ -1,0 +1,264 @@
+"""Options of every stage, read from YAML and the command line.
+
+The field descriptions here are the documentation: `--help` lists them and
+`configs/default.yaml` is generated from them (`python -m pipeline config`).
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from pipeline.errors import PipelineError
+
+KNOWN_HALLUCINATIONS = [
+    "Субтитры сделал DimaTorzok",
+    "Субтитры делал DimaTorzok",
+    "Продолжение следует",
+    "Редактор субтитров А.Синецкая",
+    "Корректор А.Кулакова",
+    "Спасибо за просмотр",
+    "Субтитры создавал DimaTorzok",
+]
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class AudioOptions(Section):
+    stream: int | None = Field(
+        None,
+        ge=0,
+        description="Audio stream to use, counted from 0 among the audio streams only. "
+        "Default: the stream marked default, else the first.",
+    )
+    language: str | None = Field(
+        None,
+        description="Use the first audio stream tagged with this language (e.g. rus). "
+        "Ignored when `stream` is set.",
+    )
+
+
+class VadOptions(Section):
+    enabled: bool = Field(
+        True,
+        description="Decode only the stretches Silero VAD marks as speech: this is what keeps "
+        "Whisper from inventing text over silence, music and noise.",
+    )
+    threshold: float = Field(0.5, gt=0, lt=1, description="Speech probability threshold.")
+    min_speech: float = Field(0.25, ge=0, description="Shortest speech stretch kept, seconds.")
+    min_silence: float = Field(
+        0.3, ge=0, description="Silence needed to end a speech stretch, seconds."
+    )
+    padding: float = Field(
+        0.2, ge=0, description="Seconds of context added on each side of a speech stretch."
+    )
+    merge_gap: float = Field(
+        1.0,
+        ge=0,
+        description="Speech stretches closer than this are decoded together, seconds.",
+    )
+    max_chunk: float = Field(
+        30.0,
+        gt=1,
+        le=30,
+        description="Longest stretch decoded at once, seconds (Whisper's window is 30 s).",
+    )
+
+
+class AsrOptions(Section):
+    model: str = Field(
+        "base",
+        description="Whisper model: a size name (tiny, base, small, medium, large-v1, large-v2, "
+        "large-v3, turbo, and the .en variants) or a path to an openai-whisper .pt checkpoint. "
+        "A name is looked up in openai-whisper's cache, then (base only) in the bundled "
+        "offline copy, then downloaded if the network allows. A model that cannot be found "
+        "is an error, never a silent switch to another model.",
+    )
+    language: str = Field(
+        "ru", description="Language spoken, as a Whisper code (ru, en, uk, ...) or `auto`."
+    )
+    beam_size: int | None = Field(
+        None,
+        ge=1,
+        description="Beam search width; empty for greedy decoding (fast on a CPU).",
+    )
+    best_of: int | None = Field(
+        None, ge=1, description="Candidates sampled at non-zero temperature."
+    )
+    temperatures: list[float] = Field(
+        [0.0, 0.2, 0.4],
+        min_length=1,
+        max_length=6,
+        description="Temperature fallback: decode at the first; retry at the next when the text "
+        "looks like a loop or is unlikely. Kept short so that bad audio cannot make it run away.",
+    )
+    compression_ratio_threshold: float | None = Field(
+        2.4, description="Retry when the text compresses better than this (repetition)."
+    )
+    logprob_threshold: float | None = Field(
+        -1.0, description="Retry when the average log-probability is below this."
+    )
+    no_speech_threshold: float | None = Field(
+        0.6,
+        description="Drop a window whose no-speech probability is above this and whose text "
+        "is unlikely (below `logprob_threshold`).",
+    )
+    initial_prompt: str | None = Field(
+        None,
+        description="Text shown to Whisper before each stretch: sets style and spelling.",
+    )
+    glossary: list[str] = Field(
+        [],
+        description="Names and terms to spell right (e.g. Солдатов, Старобельск); added to "
+        "the prompt.",
+    )
+    drop_phrases: list[str] = Field(
+        KNOWN_HALLUCINATIONS,
+        description="Segments consisting of one of these phrases are dropped: Whisper invents "
+        "them over silence and music.",
+    )
+    max_repeats: int = Field(
+        3,
+        ge=1,
+        description="A phrase of 1-4 words repeated more than this many times in a row is "
+        "cut back to one (a decoding loop).",
+    )
+
+
+class OutputOptions(Section):
+    formats: list[Literal["srt", "vtt", "json"]] = Field(
+        ["srt", "vtt", "json"], min_length=1, description="Files to write."
+    )
+    max_cue_duration: float = Field(7.0, gt=0, description="Longest cue on screen, seconds.")
+    max_cue_chars: int = Field(84, gt=0, description="Most characters in one cue.")
+
+
+class RuntimeOptions(Section):
+    threads: int = Field(
+        1,
+        ge=1,
+        description="Torch threads. On 2 shared cores 1 thread was steadier than 2.",
+    )
+    device: str = Field("cpu", description="Torch device: cpu, cuda, cuda:1, ...")
+    cache_dir: str | None = Field(
+        None,
+        description="Where converted offline models live. Default: "
+        "$EVIDENCE_SUBTITLES_CACHE, else ~/.cache/evidence-subtitles.",
+    )
+
+
+class Config(Section):
+    audio: AudioOptions = AudioOptions()
+    vad: VadOptions = VadOptions()
+    asr: AsrOptions = AsrOptions()
+    output: OutputOptions = OutputOptions()
+    runtime: RuntimeOptions = RuntimeOptions()
+
+
+def load_config(path: Path | None = None, overrides: dict[str, Any] | None = None) -> Config:
+    """Read a YAML file (if any), apply `section.key` overrides, validate everything."""
+    data: dict[str, Any] = {}
+    source = str(path) if path else "configuration"
+    if path is not None:
+        data = _read_yaml(path)
+    for dotted, value in (overrides or {}).items():
+        _set_dotted(data, dotted, value)
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        raise PipelineError(source, _describe(exc)) from None
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """`asr.beam_size=5` -> ("asr.beam_size", 5); the value is read as YAML."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise PipelineError("--set", f"expected section.key=value, got {text!r}")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError:
+        value = raw
+    return key.strip(), value
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PipelineError(str(path), "config file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PipelineError(str(path), f"cannot read config: {exc}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise PipelineError(str(path), f"invalid YAML: {_one_line(str(exc))}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise PipelineError(str(path), "config must be a mapping of sections")
+    return data
+
+
+def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
+    *parents, leaf = dotted.split(".")
+    node = data
+    for part in parents:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise PipelineError("--set", f"{dotted}: {part} is not a section")
+        node = child
+    node[leaf] = value
+
+
+def _describe(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first["loc"])
+    if first["type"] == "extra_forbidden":
+        return f"unknown option {where}"
+    return f"{where}: {first['msg']} (got {first.get('input')!r})"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def describe_options() -> list[tuple[str, Any, str]]:
+    """Every option as (dotted key, default, description), in config order."""
+    rows = []
+    for section_name, section_field in Config.model_fields.items():
+        section_type = section_field.annotation
+        for key, option in section_type.model_fields.items():
+            rows.append((f"{section_name}.{key}", option.default, option.description or ""))
+    return rows
+
+
+def render_default_yaml() -> str:
+    """The default configuration as commented YAML (what `configs/default.yaml` holds)."""
+    lines = [
+        "# Default configuration. Every option, with what it does.",
+        "# Generated by `python -m pipeline config`; a test keeps it in step with the code.",
+        "# Override any value with --config FILE or --set section.key=value.",
+    ]
+    current = None
+    for dotted, default, description in describe_options():
+        section, key = dotted.split(".", 1)
+        if section != current:
+            lines += ["", f"{section}:"]
+            current = section
+        for text in _wrap(description, 90):
+            lines.append(f"  # {text}")
+        dumped = yaml.safe_dump(
+            {key: default}, allow_unicode=True, default_flow_style=True, width=1000
+        )
+        lines.append("  " + dumped.strip().removeprefix("{").removesuffix("}"))
+    return "\n".join(lines) + "\n"
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    return textwrap.wrap(text, width) or [""]

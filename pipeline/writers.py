@@ -1,0 +1,107 @@
+"""Output files: SRT, WebVTT and JSON, each checked and written atomically.
+
+Everything is rendered in memory and parsed back before the first file is
+touched, so a failure leaves the output folder as it was; each file then
+appears whole or not at all (temporary file, fsync, rename).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+
+import srt
+import webvtt
+
+from pipeline.types import Cue, Transcript
+
+
+def render_srt(cues: list[Cue]) -> str:
+    subtitles = [
+        srt.Subtitle(index=i, start=_delta(cue.start), end=_delta(cue.end), content=_cue_text(cue))
+        for i, cue in enumerate(cues, start=1)
+    ]
+    text = srt.compose(subtitles, reindex=False)
+    list(srt.parse(text))  # raises if what we wrote is not SRT
+    return text
+
+
+def render_vtt(cues: list[Cue]) -> str:
+    document = webvtt.WebVTT(
+        captions=[
+            webvtt.Caption(start=_vtt_time(cue.start), end=_vtt_time(cue.end), text=_cue_text(cue))
+            for cue in cues
+        ]
+    )
+    text = document.content
+    if len(webvtt.from_string(text).captions) != len(cues):
+        raise ValueError("WebVTT writer lost cues")
+    return text
+
+
+def render_json(transcript: Transcript) -> str:
+    text = json.dumps(transcript.to_dict(), ensure_ascii=False, indent=2) + "\n"
+    Transcript.from_dict(json.loads(text))
+    return text
+
+
+def output_paths(clip: Path, out_dir: Path, language: str, formats: list[str]) -> dict[str, Path]:
+    stem = clip.stem
+    paths = {}
+    for fmt in formats:
+        name = f"{stem}.json" if fmt == "json" else f"{stem}.{language}.{fmt}"
+        paths[fmt] = out_dir / name
+    return paths
+
+
+def write_outputs(transcript: Transcript, clip: Path, out_dir: Path, formats: list[str]) -> list[Path]:
+    """Render every requested file, then write each one atomically."""
+    language = transcript.language
+    cues = transcript.cues.get(language, [])
+    renderers = {
+        "srt": lambda: render_srt(cues),
+        "vtt": lambda: render_vtt(cues),
+        "json": lambda: render_json(transcript),
+    }
+    rendered = {fmt: renderers[fmt]() for fmt in formats}
+    paths = output_paths(clip, out_dir, language, formats)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for fmt, text in rendered.items():
+        atomic_write_text(paths[fmt], text)
+    return [paths[fmt] for fmt in formats]
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    handle = tempfile.NamedTemporaryFile(
+        "w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False
+    )
+    try:
+        with handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(handle.name, 0o644)  # temporary files start private; outputs are to share
+        os.replace(handle.name, path)
+    except BaseException:
+        Path(handle.name).unlink(missing_ok=True)
+        raise
+
+
+def _cue_text(cue: Cue) -> str:
+    # "-->" inside a cue would end it early in both formats.
+    return cue.text.replace("-->", "->")
+
+
+def _delta(seconds: float) -> timedelta:
+    return timedelta(milliseconds=round(max(seconds, 0.0) * 1000))
+
+
+def _vtt_time(seconds: float) -> str:
+    millis = round(max(seconds, 0.0) * 1000)
+    hours, rest = divmod(millis, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    secs, millis = divmod(rest, 1000)
+    return f"{hours:02d}:{minutes:02d}:{secs:02d}.{millis:03d}"

@@ -1,0 +1,56 @@
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+from pipeline.config import Config
+from pipeline.models import Models, cache_dir
+from pipeline.provision import provision_whisper_base
+from tests import support
+
+os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "0")
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE = REPO / "samples" / "council_sample.mp4"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="session")
+def models() -> Models:
+    """The default models, loaded once for the whole session (as a batch run would)."""
+    provision_whisper_base(cache_dir())
+    return Models(Config())
+
+
+@pytest.fixture(scope="session")
+def prompts_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """About 40 s of real Russian speech: 12 recorded prompts with pauses between them."""
+    if not support.ASTERISK_RU.is_dir():
+        pytest.fail("asterisk-core-sounds-ru-wav is not installed: run `make setup`")
+    out = tmp_path_factory.mktemp("speech") / "prompts.wav"
+    return support.concat_prompts(support.SPEECH_PROMPTS, out)
+
+
+@pytest.fixture(scope="session")
+def prompts_reference() -> str:
+    texts = support.prompt_texts()
+    return " ".join(texts[p] for p in support.SPEECH_PROMPTS)
+
+
+@pytest.fixture(scope="session")
+def short_speech(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One real spoken sentence (about 3 s), 16 kHz mono WAV."""
+    out = tmp_path_factory.mktemp("speech") / "short.wav"
+    support.ffmpeg("-i", support.ASTERISK_RU / "conf-kicked.wav", "-ar", "16000", "-ac", "1", out)
+    return out
+
+
+@pytest.fixture
+def out_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "out"
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
