@@ -109,7 +109,9 @@ def _run_transcribe(args: argparse.Namespace) -> int:
     from pipeline.run import NO_SPEECH, transcribe_clip
 
     torch.set_num_threads(config.runtime.threads)
-    transcript, paths = transcribe_clip(args.clip, args.out, config, Models(config),
+    models = Models(config)
+    models.check()
+    transcript, paths = transcribe_clip(args.clip, args.out, config, models,
                                         progress=not args.quiet)
     if NO_SPEECH in transcript.notes:
         log.warning("%s: %s; the subtitle files are empty", args.clip, NO_SPEECH)

@@ -60,6 +60,10 @@ class Models:
         self.config = config
         self.cache = cache_dir(config.runtime.cache_dir)
 
+    def check(self) -> None:
+        """Fail now, before any clip is read, if a configured model cannot be found."""
+        locate_whisper(self.config.asr.model, self.cache)
+
     @cached_property
     def whisper(self) -> LoadedWhisper:
         return load_whisper(self.config.asr.model, self.cache, self.config.runtime.device)

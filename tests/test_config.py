@@ -1,0 +1,66 @@
+from pathlib import Path
+
+import pytest
+
+from pipeline.config import Config, load_config, parse_override, render_default_yaml
+from pipeline.errors import PipelineError
+
+DEFAULT_YAML = Path(__file__).resolve().parent.parent / "configs" / "default.yaml"
+
+
+def test_default_yaml_is_in_step_with_the_code():
+    assert DEFAULT_YAML.read_text(encoding="utf-8") == render_default_yaml(), (
+        "run `python -m pipeline config > configs/default.yaml`"
+    )
+
+
+def test_default_yaml_reads_back_as_the_defaults():
+    assert load_config(DEFAULT_YAML) == Config()
+
+
+def test_every_option_is_described():
+    text = render_default_yaml()
+    for line_before, line in zip(text.splitlines(), text.splitlines()[1:], strict=False):
+        if line.startswith("  ") and not line.startswith("  #"):
+            assert line_before.startswith("  #"), f"undocumented option: {line}"
+
+
+def test_overrides_are_read_as_yaml_values(tmp_path):
+    config = load_config(None, dict(map(parse_override, ["asr.beam_size=5", "vad.enabled=false",
+                                                          "asr.glossary=[Солдатов, Старобельск]"])))
+    assert config.asr.beam_size == 5
+    assert config.vad.enabled is False
+    assert config.asr.glossary == ["Солдатов", "Старобельск"]
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "problem"),
+    [
+        ("asr:\n  modle: base\n", "unknown option asr.modle"),
+        ("colour: red\n", "unknown option colour"),
+        ("asr:\n  beam_size: wide\n", "asr.beam_size"),
+        ("vad:\n  threshold: 1.5\n", "vad.threshold"),
+        ("output:\n  formats: [srt, docx]\n", "output.formats"),
+        ("asr: [1, 2\n", "invalid YAML"),
+        ("- just\n- a list\n", "mapping"),
+    ],
+)
+def test_bad_config_is_one_line_naming_the_file_and_option(tmp_path, yaml_text, problem):
+    path = tmp_path / "mine.yaml"
+    path.write_text(yaml_text)
+    with pytest.raises(PipelineError) as error:
+        load_config(path)
+    message = str(error.value)
+    assert message.startswith(str(path)) and problem in message and "\n" not in message
+
+
+def test_missing_config_file_is_an_error(tmp_path):
+    with pytest.raises(PipelineError, match="config file not found"):
+        load_config(tmp_path / "absent.yaml")
+
+
+def test_yaml_is_loaded_safely(tmp_path):
+    path = tmp_path / "evil.yaml"
+    path.write_text("asr:\n  model: !!python/object/apply:os.system ['true']\n")
+    with pytest.raises(PipelineError, match="invalid YAML"):
+        load_config(path)

@@ -1,0 +1,76 @@
+import json
+from datetime import timedelta
+
+import pytest
+import srt
+import webvtt
+
+from pipeline.types import Cue, Segment, SourceInfo, SpeakerTurn, Transcript, Word
+from pipeline.writers import atomic_write_text, render_json, render_srt, render_vtt, write_outputs
+
+CUES = [
+    Cue(0.5, 2.25, ["Добрый день, коллеги."]),
+    Cue(2.5, 6.0, ["Сегодня на повестке", "бюджет Старобельска --> 2025"]),
+    Cue(3661.001, 3662.999, ["Час спустя."]),
+]
+
+
+def _transcript() -> Transcript:
+    source = SourceInfo("/clips/a.mp4", "a.mp4", "ab" * 32, 10, "mp4", 9.0, 1, "aac", None, 0.5,
+                        16000)
+    words = [Word("Добрый", 0.5, 0.9, 0.98), Word("день,", 0.9, 1.3, 0.91, "SPEAKER_00", 1.0)]
+    segment = Segment(0.5, 1.3, "Добрый день,", words, -0.2, 0.01, 1.1, 0.0)
+    return Transcript(source, "ru", [segment], [SpeakerTurn(0.4, 1.4, "SPEAKER_00")],
+                      {"ru": CUES}, config={"asr": {"model": "base"}}, versions={"x": "1"},
+                      stage_seconds={"asr": 1.5}, notes=["n"])
+
+
+def test_srt_round_trips_through_an_independent_parser():
+    parsed = list(srt.parse(render_srt(CUES)))
+    assert [p.index for p in parsed] == [1, 2, 3]
+    assert parsed[0].start == timedelta(seconds=0.5) and parsed[0].end == timedelta(seconds=2.25)
+    assert parsed[1].content == "Сегодня на повестке\nбюджет Старобельска -> 2025"
+    assert parsed[2].start == timedelta(hours=1, minutes=1, seconds=1, milliseconds=1)
+
+
+def test_vtt_round_trips_through_an_independent_parser():
+    text = render_vtt(CUES)
+    assert text.startswith("WEBVTT")
+    captions = webvtt.from_string(text).captions
+    assert [(c.start, c.end) for c in captions] == [
+        ("00:00:00.500", "00:00:02.250"), ("00:00:02.500", "00:00:06.000"),
+        ("01:01:01.001", "01:01:02.999")]
+    assert captions[1].text == "Сегодня на повестке\nбюджет Старобельска -> 2025"
+
+
+def test_json_round_trips_into_the_same_transcript():
+    transcript = _transcript()
+    assert Transcript.from_dict(json.loads(render_json(transcript))) == transcript
+
+
+def test_no_cues_give_valid_empty_files():
+    assert list(srt.parse(render_srt([]))) == []
+    assert webvtt.from_string(render_vtt([])).captions == []
+
+
+def test_outputs_are_named_after_the_clip(tmp_path):
+    transcript = _transcript()
+    paths = write_outputs(transcript, tmp_path / "Заседание 1.mp4", tmp_path / "out",
+                          ["srt", "vtt", "json"])
+    assert [p.name for p in paths] == ["Заседание 1.ru.srt", "Заседание 1.ru.vtt",
+                                       "Заседание 1.json"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(p.name for p in paths)
+
+
+def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path, monkeypatch):
+    target = tmp_path / "clip.ru.srt"
+    target.write_text("old and good")
+
+    def disk_full(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("pipeline.writers.os.fsync", disk_full)
+    with pytest.raises(OSError, match="No space"):
+        atomic_write_text(target, "new")
+    assert target.read_text() == "old and good"
+    assert [p.name for p in tmp_path.iterdir()] == ["clip.ru.srt"]
