@@ -51,6 +51,7 @@ transcribe: setup
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check pipeline tests samples
+	$(VENV)/bin/ruff format --check pipeline tests samples
 
 test: setup lint
 	$(PY) -m pytest -q

@@ -66,7 +66,9 @@ def probe(path: Path) -> dict[str, Any]:
     try:
         return ffmpeg.probe(_ffmpeg_name(path), **_LOCAL_ONLY)
     except ffmpeg.Error as exc:
-        raise PipelineError(str(path), f"not a readable media file ({_ffmpeg_reason(exc)})") from None
+        raise PipelineError(
+            str(path), f"not a readable media file ({_ffmpeg_reason(exc)})"
+        ) from None
     except FileNotFoundError:
         raise PipelineError("ffprobe", "not installed; run `make setup`") from None
 

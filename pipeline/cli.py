@@ -57,24 +57,41 @@ def _add_transcribe(commands: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=_options_epilog(),
     )
-    sub.add_argument("clip", type=Path, help="a local media file (mp4, mkv, webm, mov, m4a, "
-                     "mp3, ogg, wav, flac, ...)")
-    sub.add_argument("-o", "--out", type=Path, default=Path("out"),
-                     help="output folder (default: ./out)")
+    sub.add_argument(
+        "clip",
+        type=Path,
+        help="a local media file (mp4, mkv, webm, mov, m4a, mp3, ogg, wav, flac, ...)",
+    )
+    sub.add_argument(
+        "-o", "--out", type=Path, default=Path("out"), help="output folder (default: ./out)"
+    )
     sub.add_argument("-c", "--config", type=Path, help="YAML file of options (see below)")
     sub.add_argument("--model", help="Whisper model: size name or .pt path (asr.model)")
     sub.add_argument("--language", help="spoken language code, or auto (asr.language)")
     sub.add_argument("--beam-size", type=int, help="beam width; omit for greedy (asr.beam_size)")
     sub.add_argument("--prompt", help="initial prompt for Whisper (asr.initial_prompt)")
-    sub.add_argument("--glossary", nargs="+", metavar="TERM",
-                     help="names to spell right, e.g. Солдатов Старобельск (asr.glossary)")
-    sub.add_argument("--audio-stream", type=int, metavar="N",
-                     help="N-th audio stream, from 0 (audio.stream)")
-    sub.add_argument("--audio-language", metavar="LANG",
-                     help="audio stream tagged with this language (audio.language)")
+    sub.add_argument(
+        "--glossary",
+        nargs="+",
+        metavar="TERM",
+        help="names to spell right, e.g. Солдатов Старобельск (asr.glossary)",
+    )
+    sub.add_argument(
+        "--audio-stream", type=int, metavar="N", help="N-th audio stream, from 0 (audio.stream)"
+    )
+    sub.add_argument(
+        "--audio-language",
+        metavar="LANG",
+        help="audio stream tagged with this language (audio.language)",
+    )
     sub.add_argument("--threads", type=int, help="torch threads (runtime.threads)")
-    sub.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                     help="set any option below, e.g. --set vad.threshold=0.4 (repeatable)")
+    sub.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set any option below, e.g. --set vad.threshold=0.4 (repeatable)",
+    )
     sub.add_argument("-q", "--quiet", action="store_true", help="no progress, only errors")
     sub.set_defaults(handler=_run_transcribe)
 
@@ -111,8 +128,9 @@ def _run_transcribe(args: argparse.Namespace) -> int:
     torch.set_num_threads(config.runtime.threads)
     models = Models(config)
     models.check()
-    transcript, paths = transcribe_clip(args.clip, args.out, config, models,
-                                        progress=not args.quiet)
+    transcript, paths = transcribe_clip(
+        args.clip, args.out, config, models, progress=not args.quiet
+    )
     if NO_SPEECH in transcript.notes:
         log.warning("%s: %s; the subtitle files are empty", args.clip, NO_SPEECH)
     for path in paths:
@@ -129,8 +147,7 @@ def _options_epilog() -> str:
     lines = ["options for --config FILE or --set KEY=VALUE (defaults in brackets):", ""]
     for key, default, description in describe_options():
         lines.append(f"  {key} [{default}]")
-        lines += textwrap.wrap(description, 76, initial_indent="      ",
-                               subsequent_indent="      ")
+        lines += textwrap.wrap(description, 76, initial_indent="      ", subsequent_indent="      ")
     return "\n".join(lines)
 
 

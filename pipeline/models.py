@@ -100,7 +100,11 @@ def locate_whisper(requested: str, cache: Path) -> WhisperLocation:
     if official.is_file():
         expected = whisper._MODELS[requested].split("/")[-2]
         return WhisperLocation(
-            requested, official, "openai-whisper cache", whisper._ALIGNMENT_HEADS[requested], expected
+            requested,
+            official,
+            "openai-whisper cache",
+            whisper._ALIGNMENT_HEADS[requested],
+            expected,
         )
     bundled = cache / BUNDLED_WHISPER
     if requested == "base" and bundled.is_file():

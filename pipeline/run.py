@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import logging
 import subprocess
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -19,6 +16,7 @@ from pipeline.audio import load_audio
 from pipeline.config import Config
 from pipeline.models import Models
 from pipeline.subtitles import build_cues
+from pipeline.timing import StageClock
 from pipeline.types import SpeechRegion, Transcript
 from pipeline.vad import detect_speech, group_regions
 from pipeline.writers import write_outputs
@@ -26,33 +24,37 @@ from pipeline.writers import write_outputs
 log = logging.getLogger("pipeline")
 
 NO_SPEECH = "no speech found"
-_PACKAGES = ["evidence-subtitles", "openai-whisper", "torch", "numpy", "silero-vad",
-             "ffmpeg-python", "srt", "webvtt-py"]
+_PACKAGES = [
+    "evidence-subtitles",
+    "openai-whisper",
+    "torch",
+    "numpy",
+    "silero-vad",
+    "ffmpeg-python",
+    "srt",
+    "webvtt-py",
+]
 
 
-class StageClock:
-    """Wall time of each stage, in seconds."""
-
-    def __init__(self) -> None:
-        self.seconds: dict[str, float] = {}
-
-    @contextmanager
-    def stage(self, name: str) -> Iterator[None]:
-        started = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.seconds[name] = round(time.perf_counter() - started, 3)
-
-
-def process_clip(clip: Path, config: Config, models: Models, progress: bool = True) -> Transcript:
+def process_clip(
+    clip: Path,
+    config: Config,
+    models: Models,
+    progress: bool = True,
+    clock: StageClock | None = None,
+) -> Transcript:
     """Run every stage on `clip` and return the transcript; writes nothing."""
-    clock = StageClock()
+    clock = clock or StageClock()
     with clock.stage("extract"):
         audio = load_audio(clip, config.audio)
     source = audio.source
-    log.info("audio: %.1f s, %s stream %d, starts at %+.3f s on the clip's timeline",
-             audio.duration, source.audio_codec, source.audio_stream_index, source.audio_offset)
+    log.info(
+        "audio: %.1f s, %s stream %d, starts at %+.3f s on the clip's timeline",
+        audio.duration,
+        source.audio_codec,
+        source.audio_stream_index,
+        source.audio_offset,
+    )
 
     with clock.stage("vad"):
         regions = detect_speech(audio.samples, models.vad, config.vad)
@@ -61,11 +63,20 @@ def process_clip(clip: Path, config: Config, models: Models, progress: bool = Tr
     log.info("speech: %.1f s in %d stretch(es)", speech_seconds, len(regions))
 
     with clock.stage("asr"):
-        recognition = recognise(audio.samples, windows, models.whisper, config.asr,
-                                offset=source.audio_offset, progress=progress)
-    log.info("recognised: %d segment(s), %d word(s) with %s",
-             len(recognition.segments), sum(len(s.words) for s in recognition.segments),
-             models.whisper.info.name)
+        recognition = recognise(
+            audio.samples,
+            windows,
+            models.whisper,
+            config.asr,
+            offset=source.audio_offset,
+            progress=progress,
+        )
+    log.info(
+        "recognised: %d segment(s), %d word(s) with %s",
+        len(recognition.segments),
+        sum(len(s.words) for s in recognition.segments),
+        models.whisper.info.name,
+    )
 
     with clock.stage("cues"):
         cues = build_cues(recognition.segments, config.output)
@@ -87,8 +98,9 @@ def process_clip(clip: Path, config: Config, models: Models, progress: bool = Tr
     )
 
 
-def transcribe_clip(clip: Path, out_dir: Path, config: Config, models: Models,
-                    progress: bool = True) -> tuple[Transcript, list[Path]]:
+def transcribe_clip(
+    clip: Path, out_dir: Path, config: Config, models: Models, progress: bool = True
+) -> tuple[Transcript, list[Path]]:
     """Process `clip` and write its output files into `out_dir`."""
     transcript = process_clip(clip, config, models, progress)
     paths = write_outputs(transcript, clip, out_dir, config.output.formats)
@@ -108,8 +120,9 @@ def package_versions() -> dict[str, str]:
 
 def _ffmpeg_version() -> str:
     try:
-        first = subprocess.run(["ffmpeg", "-version"], capture_output=True, text=True,
-                               check=True).stdout.splitlines()[0]
+        first = subprocess.run(
+            ["ffmpeg", "-version"], capture_output=True, text=True, check=True
+        ).stdout.splitlines()[0]
     except (OSError, subprocess.CalledProcessError, IndexError):
         return "unknown"
     return first.split()[2] if len(first.split()) > 2 else first

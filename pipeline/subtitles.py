@@ -18,8 +18,9 @@ def build_cues(segments: list[Segment], options: OutputOptions) -> list[Cue]:
         for group in _split_words(segment.words, options):
             text = " ".join(word.text for word in group)
             lines = textwrap.wrap(text, width=max(1, options.max_cue_chars // 2)) or [text]
-            cues.append(Cue(start=group[0].start, end=group[-1].end, lines=lines,
-                            speaker=segment.speaker))
+            cues.append(
+                Cue(start=group[0].start, end=group[-1].end, lines=lines, speaker=segment.speaker)
+            )
     return cues
 
 
@@ -27,7 +28,7 @@ def _split_words(words: list[Word], options: OutputOptions) -> list[list[Word]]:
     groups: list[list[Word]] = []
     current: list[Word] = []
     for word in words:
-        if current and _too_big(current + [word], options):
+        if current and _too_big([*current, word], options):
             groups.append(current)
             current = []
         current.append(word)
@@ -38,4 +39,6 @@ def _split_words(words: list[Word], options: OutputOptions) -> list[list[Word]]:
 
 def _too_big(words: list[Word], options: OutputOptions) -> bool:
     chars = sum(len(word.text) for word in words) + len(words) - 1
-    return chars > options.max_cue_chars or words[-1].end - words[0].start > options.max_cue_duration
+    return (
+        chars > options.max_cue_chars or words[-1].end - words[0].start > options.max_cue_duration
+    )

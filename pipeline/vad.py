@@ -15,7 +15,9 @@ from pipeline.config import VadOptions
 from pipeline.types import SpeechRegion
 
 
-def detect_speech(samples: np.ndarray, model: torch.nn.Module, options: VadOptions) -> list[SpeechRegion]:
+def detect_speech(
+    samples: np.ndarray, model: torch.nn.Module, options: VadOptions
+) -> list[SpeechRegion]:
     """Speech stretches in `samples`, in seconds from the first sample."""
     if not options.enabled:
         return [SpeechRegion(0.0, len(samples) / SAMPLE_RATE)] if len(samples) else []

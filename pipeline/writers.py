@@ -57,7 +57,9 @@ def output_paths(clip: Path, out_dir: Path, language: str, formats: list[str]) -
     return paths
 
 
-def write_outputs(transcript: Transcript, clip: Path, out_dir: Path, formats: list[str]) -> list[Path]:
+def write_outputs(
+    transcript: Transcript, clip: Path, out_dir: Path, formats: list[str]
+) -> list[Path]:
     """Render every requested file, then write each one atomically."""
     language = transcript.language
     cues = transcript.cues.get(language, [])
@@ -75,7 +77,7 @@ def write_outputs(transcript: Transcript, clip: Path, out_dir: Path, formats: li
 
 
 def atomic_write_text(path: Path, text: str) -> None:
-    handle = tempfile.NamedTemporaryFile(
+    handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - renamed into place, not closed-and-deleted
         "w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False
     )
     try:

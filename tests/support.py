@@ -53,8 +53,9 @@ def concat_prompts(ids: list[str], out: Path, gap: float = 0.8) -> Path:
     inputs: list[str] = []
     for prompt in ids:
         inputs += ["-i", str(ASTERISK_RU / f"{prompt}.wav")]
+    lead_ms = int(gap * 1000)
     chain = "".join(
-        f"[{i}:a]aresample=16000,apad=pad_dur={gap},adelay={int(gap * 1000) if i == 0 else 0}[a{i}];"
+        f"[{i}:a]aresample=16000,apad=pad_dur={gap},adelay={lead_ms if i == 0 else 0}[a{i}];"
         for i in range(len(ids))
     )
     joined = "".join(f"[a{i}]" for i in range(len(ids)))

@@ -1,3 +1,5 @@
+import itertools
+
 import numpy as np
 import pytest
 
@@ -34,7 +36,7 @@ def test_word_times_lie_inside_the_audio_and_in_order(prompts_transcript):
     duration = prompts_transcript.source.duration
     assert len(words) > 50
     assert all(0.0 <= w.start <= w.end <= duration for w in words)
-    assert all(a.start <= b.start for a, b in zip(words, words[1:], strict=False))
+    assert all(a.start <= b.start for a, b in itertools.pairwise(words))
     assert all(0.0 <= w.probability <= 1.0 for w in words)
 
 
@@ -92,12 +94,24 @@ def _words(*texts):
 def test_a_decoding_loop_is_cut_back_to_one_copy():
     words = _words("я", "сказал", *["нет", "нет,"] * 6, "конец")
     kept = [w.text for w in collapse_repeats(words, max_repeats=3)]
-    assert kept == ["я", "сказал", "нет", "конец"] or kept == ["я", "сказал", "нет", "нет,", "конец"]
+    assert kept == ["я", "сказал", "нет", "конец"] or kept == [
+        "я",
+        "сказал",
+        "нет",
+        "нет,",
+        "конец",
+    ]
 
 
 def test_ordinary_repetition_is_kept():
     words = _words("нет", "нет", "нет", "и", "всё")
-    assert [w.text for w in collapse_repeats(words, max_repeats=3)] == ["нет", "нет", "нет", "и", "всё"]
+    assert [w.text for w in collapse_repeats(words, max_repeats=3)] == [
+        "нет",
+        "нет",
+        "нет",
+        "и",
+        "всё",
+    ]
 
 
 def test_normalise_for_comparison():

@@ -15,8 +15,13 @@ SAMPLE_WER_BOUND = 0.25
 
 
 def run_cli(*args: str | Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pipeline", *map(str, args)],
-                          capture_output=True, text=True, cwd=REPO, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=600,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +35,10 @@ def test_transcribes_the_bundled_sample_into_three_files(sample_run):
     result, out = sample_run
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in out.iterdir()) == [
-        "council_sample.json", "council_sample.ru.srt", "council_sample.ru.vtt"]
+        "council_sample.json",
+        "council_sample.ru.srt",
+        "council_sample.ru.vtt",
+    ]
 
 
 def test_sample_subtitles_read_back_and_match_the_reference(sample_run):
@@ -67,16 +75,21 @@ def test_json_holds_what_is_needed_to_redo_the_analysis(sample_run):
         (["transcribe", "no/such/clip.mp4"], "no/such/clip.mp4: file not found"),
         (["transcribe", "pyproject.toml"], "pyproject.toml: no audio stream"),
         (["transcribe", "samples/README.md"], "README.md: not a readable media file"),
-        (["transcribe", "samples/council_sample.mp4", "--set", "asr.modle=base"],
-         "unknown option asr.modle"),
+        (
+            ["transcribe", "samples/council_sample.mp4", "--set", "asr.modle=base"],
+            "unknown option asr.modle",
+        ),
         (["transcribe", "samples/council_sample.mp4", "--beam-size", "0"], "asr.beam_size"),
-        (["transcribe", "samples/council_sample.mp4", "--model", "huge"],
-         "unknown Whisper model 'huge'"),
-        (["transcribe", "samples/council_sample.mp4", "--audio-stream", "3"],
-         "audio.stream=3 but it has 1 audio stream"),
+        (
+            ["transcribe", "samples/council_sample.mp4", "--model", "huge"],
+            "unknown Whisper model 'huge'",
+        ),
+        (
+            ["transcribe", "samples/council_sample.mp4", "--audio-stream", "3"],
+            "audio.stream=3 but it has 1 audio stream",
+        ),
     ],
-    ids=["missing", "no-audio", "not-media", "unknown-key", "bad-value", "bad-model",
-         "bad-stream"],
+    ids=["missing", "no-audio", "not-media", "unknown-key", "bad-value", "bad-model", "bad-stream"],
 )
 def test_errors_are_one_line_with_no_traceback_and_no_output(args, problem, tmp_path):
     out = tmp_path / "out"

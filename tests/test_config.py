@@ -26,8 +26,15 @@ def test_every_option_is_described():
 
 
 def test_overrides_are_read_as_yaml_values(tmp_path):
-    config = load_config(None, dict(map(parse_override, ["asr.beam_size=5", "vad.enabled=false",
-                                                          "asr.glossary=[Солдатов, Старобельск]"])))
+    config = load_config(
+        None,
+        dict(
+            map(
+                parse_override,
+                ["asr.beam_size=5", "vad.enabled=false", "asr.glossary=[Солдатов, Старобельск]"],
+            )
+        ),
+    )
     assert config.asr.beam_size == 5
     assert config.vad.enabled is False
     assert config.asr.glossary == ["Солдатов", "Старобельск"]

@@ -16,13 +16,22 @@ CUES = [
 
 
 def _transcript() -> Transcript:
-    source = SourceInfo("/clips/a.mp4", "a.mp4", "ab" * 32, 10, "mp4", 9.0, 1, "aac", None, 0.5,
-                        16000)
+    source = SourceInfo(
+        "/clips/a.mp4", "a.mp4", "ab" * 32, 10, "mp4", 9.0, 1, "aac", None, 0.5, 16000
+    )
     words = [Word("Добрый", 0.5, 0.9, 0.98), Word("день,", 0.9, 1.3, 0.91, "SPEAKER_00", 1.0)]
     segment = Segment(0.5, 1.3, "Добрый день,", words, -0.2, 0.01, 1.1, 0.0)
-    return Transcript(source, "ru", [segment], [SpeakerTurn(0.4, 1.4, "SPEAKER_00")],
-                      {"ru": CUES}, config={"asr": {"model": "base"}}, versions={"x": "1"},
-                      stage_seconds={"asr": 1.5}, notes=["n"])
+    return Transcript(
+        source,
+        "ru",
+        [segment],
+        [SpeakerTurn(0.4, 1.4, "SPEAKER_00")],
+        {"ru": CUES},
+        config={"asr": {"model": "base"}},
+        versions={"x": "1"},
+        stage_seconds={"asr": 1.5},
+        notes=["n"],
+    )
 
 
 def test_srt_round_trips_through_an_independent_parser():
@@ -38,8 +47,10 @@ def test_vtt_round_trips_through_an_independent_parser():
     assert text.startswith("WEBVTT")
     captions = webvtt.from_string(text).captions
     assert [(c.start, c.end) for c in captions] == [
-        ("00:00:00.500", "00:00:02.250"), ("00:00:02.500", "00:00:06.000"),
-        ("01:01:01.001", "01:01:02.999")]
+        ("00:00:00.500", "00:00:02.250"),
+        ("00:00:02.500", "00:00:06.000"),
+        ("01:01:01.001", "01:01:02.999"),
+    ]
     assert captions[1].text == "Сегодня на повестке\nбюджет Старобельска -> 2025"
 
 
@@ -55,10 +66,14 @@ def test_no_cues_give_valid_empty_files():
 
 def test_outputs_are_named_after_the_clip(tmp_path):
     transcript = _transcript()
-    paths = write_outputs(transcript, tmp_path / "Заседание 1.mp4", tmp_path / "out",
-                          ["srt", "vtt", "json"])
-    assert [p.name for p in paths] == ["Заседание 1.ru.srt", "Заседание 1.ru.vtt",
-                                       "Заседание 1.json"]
+    paths = write_outputs(
+        transcript, tmp_path / "Заседание 1.mp4", tmp_path / "out", ["srt", "vtt", "json"]
+    )
+    assert [p.name for p in paths] == [
+        "Заседание 1.ru.srt",
+        "Заседание 1.ru.vtt",
+        "Заседание 1.json",
+    ]
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(p.name for p in paths)
 
 
