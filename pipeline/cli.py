@@ -161,6 +161,6 @@ def _setup_logging(quiet: bool) -> None:
 
 def _quiet_libraries() -> None:
     # Libraries warn about GPU-only features and optional decoders we do not use.
-    warnings.filterwarnings("ignore", module="torchcodec")
+    warnings.filterwarnings("ignore", message=r"(?s).*torchcodec")
     warnings.filterwarnings("ignore", message=".*FP16 is not supported on CPU.*")
     warnings.filterwarnings("ignore", category=FutureWarning)

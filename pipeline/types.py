@@ -124,7 +124,9 @@ class Transcript:
     source: SourceInfo
     language: str
     segments: list[Segment] = field(default_factory=list)
-    turns: list[SpeakerTurn] = field(default_factory=list)
+    turns: list[SpeakerTurn] = field(default_factory=list)  # overlapping speech kept
+    exclusive_turns: list[SpeakerTurn] = field(default_factory=list)  # one speaker at a time
+    speakers: dict[str, str] = field(default_factory=dict)  # label -> display name
     cues: dict[str, list[Cue]] = field(default_factory=dict)  # by language code
     speech_regions: list[SpeechRegion] = field(default_factory=list)
     models: list[ModelInfo] = field(default_factory=list)
@@ -148,6 +150,8 @@ class Transcript:
             language=data["language"],
             segments=[Segment.from_dict(s) for s in data.get("segments", [])],
             turns=[SpeakerTurn.from_dict(t) for t in data.get("turns", [])],
+            exclusive_turns=[SpeakerTurn.from_dict(t) for t in data.get("exclusive_turns", [])],
+            speakers=data.get("speakers", {}),
             cues={
                 lang: [Cue.from_dict(c) for c in cues]
                 for lang, cues in data.get("cues", {}).items()

@@ -19,9 +19,15 @@ import webvtt
 from pipeline.types import Cue, Transcript
 
 
-def render_srt(cues: list[Cue]) -> str:
+def render_srt(cues: list[Cue], names: dict[str, str] | None = None) -> str:
+    """SRT; with `names`, each cue starts with `[Name]: ` (as WhisperX does)."""
     subtitles = [
-        srt.Subtitle(index=i, start=_delta(cue.start), end=_delta(cue.end), content=_cue_text(cue))
+        srt.Subtitle(
+            index=i,
+            start=_delta(cue.start),
+            end=_delta(cue.end),
+            content=_speaker_prefix(cue, names, "[{}]: ") + _cue_text(cue),
+        )
         for i, cue in enumerate(cues, start=1)
     ]
     text = srt.compose(subtitles, reindex=False)
@@ -29,10 +35,15 @@ def render_srt(cues: list[Cue]) -> str:
     return text
 
 
-def render_vtt(cues: list[Cue]) -> str:
+def render_vtt(cues: list[Cue], names: dict[str, str] | None = None) -> str:
+    """WebVTT; with `names`, each cue carries a `<v Name>` voice tag."""
     document = webvtt.WebVTT(
         captions=[
-            webvtt.Caption(start=_vtt_time(cue.start), end=_vtt_time(cue.end), text=_cue_text(cue))
+            webvtt.Caption(
+                start=_vtt_time(cue.start),
+                end=_vtt_time(cue.end),
+                text=_speaker_prefix(cue, names, "<v {}>") + _cue_text(cue),
+            )
             for cue in cues
         ]
     )
@@ -48,25 +59,45 @@ def render_json(transcript: Transcript) -> str:
     return text
 
 
+def render_rttm(transcript: Transcript, uri: str) -> str:
+    """The speaker turns, overlaps kept, in the standard 10-field RTTM format."""
+    uri = "_".join(uri.split()) or "clip"  # RTTM fields are separated by spaces
+    lines = [
+        f"SPEAKER {uri} 1 {turn.start:.3f} {turn.end - turn.start:.3f} <NA> <NA> "
+        f"{turn.speaker} <NA> <NA>"
+        for turn in transcript.turns
+    ]
+    text = "".join(line + "\n" for line in lines)
+    if any(len(line.split()) != 10 for line in lines):
+        raise ValueError("RTTM writer made a malformed line")
+    return text
+
+
 def output_paths(clip: Path, out_dir: Path, language: str, formats: list[str]) -> dict[str, Path]:
     stem = clip.stem
     paths = {}
     for fmt in formats:
-        name = f"{stem}.json" if fmt == "json" else f"{stem}.{language}.{fmt}"
+        name = f"{stem}.{fmt}" if fmt in ("json", "rttm") else f"{stem}.{language}.{fmt}"
         paths[fmt] = out_dir / name
     return paths
 
 
 def write_outputs(
-    transcript: Transcript, clip: Path, out_dir: Path, formats: list[str]
+    transcript: Transcript,
+    clip: Path,
+    out_dir: Path,
+    formats: list[str],
+    speaker_prefix: bool = True,
 ) -> list[Path]:
     """Render every requested file, then write each one atomically."""
     language = transcript.language
     cues = transcript.cues.get(language, [])
+    names = transcript.speakers if speaker_prefix and transcript.speakers else None
     renderers = {
-        "srt": lambda: render_srt(cues),
-        "vtt": lambda: render_vtt(cues),
+        "srt": lambda: render_srt(cues, names),
+        "vtt": lambda: render_vtt(cues, names),
         "json": lambda: render_json(transcript),
+        "rttm": lambda: render_rttm(transcript, clip.stem),
     }
     rendered = {fmt: renderers[fmt]() for fmt in formats}
     paths = output_paths(clip, out_dir, language, formats)
@@ -90,6 +121,12 @@ def atomic_write_text(path: Path, text: str) -> None:
     except BaseException:
         Path(handle.name).unlink(missing_ok=True)
         raise
+
+
+def _speaker_prefix(cue: Cue, names: dict[str, str] | None, template: str) -> str:
+    if not names or cue.speaker is None:
+        return ""
+    return template.format(names.get(cue.speaker, cue.speaker))
 
 
 def _cue_text(cue: Cue) -> str:

@@ -1,4 +1,5 @@
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -7,6 +8,8 @@ import pytest
 import srt
 import webvtt
 
+from pipeline.metrics import read_rttm, word_attribution_accuracy
+from pipeline.types import Transcript
 from tests.conftest import REPO, SAMPLE
 from tests.support import word_error_rate
 
@@ -31,11 +34,12 @@ def sample_run(tmp_path_factory):
     return result, out
 
 
-def test_transcribes_the_bundled_sample_into_three_files(sample_run):
+def test_transcribes_the_bundled_sample_into_four_files(sample_run):
     result, out = sample_run
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in out.iterdir()) == [
         "council_sample.json",
+        "council_sample.rttm",
         "council_sample.ru.srt",
         "council_sample.ru.vtt",
     ]
@@ -47,7 +51,7 @@ def test_sample_subtitles_read_back_and_match_the_reference(sample_run):
     captions = webvtt.read(str(out / "council_sample.ru.vtt")).captions
     assert len(cues) == len(captions) > 5
     reference = (REPO / "samples" / "council_sample.ru.txt").read_text(encoding="utf-8")
-    said = " ".join(cue.content for cue in cues)
+    said = " ".join(re.sub(r"^\[SPEAKER_\d+\]: ", "", cue.content) for cue in cues)
     assert word_error_rate(reference, said) <= SAMPLE_WER_BOUND
 
 
@@ -85,11 +89,29 @@ def test_json_holds_what_is_needed_to_redo_the_analysis(sample_run):
             "unknown Whisper model 'huge'",
         ),
         (
+            [
+                "transcribe",
+                "samples/council_sample.mp4",
+                "--set",
+                "diarization.pipeline=community-1",
+            ],
+            "community-1 needs a Hugging Face token",
+        ),
+        (
             ["transcribe", "samples/council_sample.mp4", "--audio-stream", "3"],
             "audio.stream=3 but it has 1 audio stream",
         ),
     ],
-    ids=["missing", "no-audio", "not-media", "unknown-key", "bad-value", "bad-model", "bad-stream"],
+    ids=[
+        "missing",
+        "no-audio",
+        "not-media",
+        "unknown-key",
+        "bad-value",
+        "bad-model",
+        "hub-without-token",
+        "bad-stream",
+    ],
 )
 def test_errors_are_one_line_with_no_traceback_and_no_output(args, problem, tmp_path):
     out = tmp_path / "out"
@@ -108,3 +130,45 @@ def test_help_documents_every_option():
 
     for key, _, _ in describe_options():
         assert key in result.stdout
+
+
+# Measured 100 % (63 of 63 words) on the sample; the voices are very different.
+SAMPLE_ATTRIBUTION_BOUND = 0.95
+
+
+def test_sample_speakers_are_found_and_every_word_attributed(sample_run):
+    _, out = sample_run
+    transcript = Transcript.from_dict(json.loads((out / "council_sample.json").read_text()))
+    reference = read_rttm(REPO / "samples" / "council_sample.rttm")
+    assert list(transcript.speakers) == ["SPEAKER_00", "SPEAKER_01"]
+    assert all(w.speaker in transcript.speakers for w in transcript.words)
+    assert all(0.0 <= w.speaker_share <= 1.0 for w in transcript.words)
+    accuracy = word_attribution_accuracy(transcript.words, reference, transcript.exclusive_turns)
+    assert accuracy >= SAMPLE_ATTRIBUTION_BOUND
+    written = read_rttm(out / "council_sample.rttm")
+    assert [t.speaker for t in written] == [t.speaker for t in transcript.turns]
+    assert [t.end for t in written] == pytest.approx([t.end for t in transcript.turns], abs=2e-3)
+    roles = {m["role"] for m in json.loads((out / "council_sample.json").read_text())["models"]}
+    assert {"segmentation", "speaker-embedding"} <= roles
+
+
+def test_cues_name_their_speaker(sample_run):
+    _, out = sample_run
+    cues = list(srt.parse((out / "council_sample.ru.srt").read_text(encoding="utf-8")))
+    assert all(cue.content.startswith(("[SPEAKER_00]: ", "[SPEAKER_01]: ")) for cue in cues)
+    captions = webvtt.read(str(out / "council_sample.ru.vtt")).captions
+    assert {c.voice for c in captions} == {"SPEAKER_00", "SPEAKER_01"}
+
+
+def test_speaker_names_come_from_the_config(tmp_path):
+    config = tmp_path / "names.yaml"
+    config.write_text(
+        "diarization:\n  names: {SPEAKER_00: Жительница, SPEAKER_01: Глава}\n"
+        "vad:\n  max_chunk: 10\n"
+    )
+    clip = tmp_path / "first.wav"
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(SAMPLE), "-t", "12", str(clip)], check=True)
+    result = run_cli("transcribe", clip, "--out", tmp_path / "out", "-c", config, "-q")
+    assert result.returncode == 0, result.stderr
+    text = (tmp_path / "out" / "first.ru.srt").read_text(encoding="utf-8")
+    assert "[Жительница]: " in text and "[Глава]: " in text

@@ -17,13 +17,13 @@ import numpy as np
 import pytest
 from scipy.io import wavfile
 
-from pipeline.diarize import DiarizationResult, attribute_words, diarize
+from pipeline.diarize import DiarizationResult, diarize
 from pipeline.speaker_models import (
     default_cache_dir,
     load_offline_diarization,
     provision_speaker_models,
 )
-from pipeline.types import SpeakerTurn, Word
+from pipeline.types import SpeakerTurn
 
 SAMPLE_RATE = 16000
 # Measured 9.4 % (no collar) with the default settings; the bound leaves margin
@@ -108,53 +108,3 @@ def _assert_exclusive(turns: list[SpeakerTurn]) -> None:
     ordered = sorted(turns, key=lambda turn: turn.start)
     for before, after in itertools.pairwise(ordered):
         assert before.end <= after.start + 1e-6
-
-
-def _word(text: str, start: float, end: float) -> Word:
-    return Word(text=text, start=start, end=end, probability=0.9)
-
-
-def test_attribute_words_takes_the_speaker_who_talks_most() -> None:
-    turns = [
-        SpeakerTurn(0.0, 2.0, "SPEAKER_00"),
-        SpeakerTurn(2.0, 4.0, "SPEAKER_01"),
-        SpeakerTurn(6.0, 7.0, "SPEAKER_00"),
-    ]
-    words = [
-        _word("inside", 0.5, 1.0),  # wholly SPEAKER_00
-        _word("straddle", 1.8, 2.6),  # 0.2 s vs 0.6 s: SPEAKER_01
-        _word("half", 3.5, 4.5),  # half covered by SPEAKER_01
-        _word("gap", 4.6, 4.8),  # no turn: nearest is SPEAKER_01 (ends 4.0)
-        _word("late", 5.5, 5.7),  # no turn: nearest is SPEAKER_00 (starts 6.0)
-        _word("point", 6.5, 6.5),  # zero length inside SPEAKER_00
-    ]
-
-    result = attribute_words(words, turns)
-
-    assert [(w.speaker, round(w.speaker_share, 3)) for w in result] == [
-        ("SPEAKER_00", 1.0),
-        ("SPEAKER_01", 0.75),
-        ("SPEAKER_01", 0.5),
-        ("SPEAKER_01", 0.0),
-        ("SPEAKER_00", 0.0),
-        ("SPEAKER_00", 1.0),
-    ]
-    assert [w.text for w in result] == [w.text for w in words]
-    assert words[0].speaker is None, "input words must not be modified"
-
-
-def test_attribute_words_sums_a_speakers_turns() -> None:
-    # SPEAKER_00 talks 0.4 s in two pieces, SPEAKER_01 0.3 s in one.
-    turns = [
-        SpeakerTurn(0.0, 0.2, "SPEAKER_00"),
-        SpeakerTurn(0.2, 0.5, "SPEAKER_01"),
-        SpeakerTurn(0.5, 0.7, "SPEAKER_00"),
-    ]
-    (word,) = attribute_words([_word("mixed", 0.0, 1.0)], turns)
-    assert word.speaker == "SPEAKER_00"
-    assert word.speaker_share == pytest.approx(0.4)
-
-
-def test_attribute_words_without_turns_leaves_words_unattributed() -> None:
-    (word,) = attribute_words([_word("alone", 0.0, 1.0)], [])
-    assert word.speaker is None and word.speaker_share is None
