@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import resource
 import subprocess
@@ -133,13 +134,37 @@ def bench_whisper_cli(clip: Path, config: Config, models: Models) -> dict[str, A
     }
 
 
-def run(long_minutes: float, baseline: bool, out_dir: Path) -> dict[str, Any]:
+def bench_diarization(minutes: list[float], models: Models, folder: Path) -> dict[str, Any]:
+    """Diarization alone on growing inputs: how its time and memory grow with length."""
+    from pipeline.diarize import diarize
+
+    results = {}
+    for length in minutes:
+        audio = load_audio(long_recording(length, folder))
+        print(f"bench: diarization on {length:g} min ...", file=sys.stderr)
+        clock = StageClock(track_memory=True)
+        with clock.stage("diarize"):
+            found = diarize(models.diarization.pipeline, audio.samples)
+        results[f"{length:g}min"] = {
+            "audio_seconds": round(audio.duration, 1),
+            "seconds": clock.seconds["diarize"],
+            "rtf": round(clock.seconds["diarize"] / audio.duration, 4),
+            "peak_rss_mb": clock.peak_rss_mb["diarize"],
+            "speakers": len(found.speakers),
+        }
+        del audio
+    return results
+
+
+def run(
+    long_minutes: float, baseline: bool, out_dir: Path, diarization_minutes: list[float]
+) -> dict[str, Any]:
     config = Config()
     torch.set_num_threads(config.runtime.threads)
     models = Models(config)
     clock = StageClock(track_memory=True)
     with clock.stage("load_models"):
-        models.whisper, models.vad  # noqa: B018 - load before timing the stages
+        models.whisper, models.vad, models.diarization  # noqa: B018 - load before timing
     out_dir.mkdir(parents=True, exist_ok=True)
     inputs = {
         "sample": SAMPLE,
@@ -163,6 +188,8 @@ def run(long_minutes: float, baseline: bool, out_dir: Path) -> dict[str, Any]:
                 entry["total_seconds"] / entry["whisper_cli"]["seconds"], 3
             )
         results["inputs"][name] = entry
+    if diarization_minutes:
+        results["diarization_by_length"] = bench_diarization(diarization_minutes, models, out_dir)
     atomic_write_text(out_dir / "bench.json", json.dumps(results, indent=2) + "\n")
     table = render_table(results)
     atomic_write_text(out_dir / "bench.md", table)
@@ -204,11 +231,23 @@ def render_table(results: dict[str, Any]) -> str:
                 f"| {name} | | **time vs whisper CLI** | "
                 f"{entry['time_ratio_to_whisper_cli']:.3f} | | |"
             )
+    by_length = results.get("diarization_by_length", {})
+    if by_length:
+        lines += [
+            "",
+            "| diarization input | audio s | seconds | RTF | peak RSS MB |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        for name, entry in by_length.items():
+            lines.append(
+                f"| {name} | {entry['audio_seconds']:.0f} | {entry['seconds']:.1f} | "
+                f"{entry['rtf']:.3f} | {entry['peak_rss_mb']:.0f} |"
+            )
     return "\n".join(lines) + "\n"
 
 
 def _machine() -> str:
-    cores = len(__import__("os").sched_getaffinity(0))
+    cores = len(os.sched_getaffinity(0))
     return (
         f"{platform.machine()}, {cores} cores, {platform.python_implementation()} "
         f"{platform.python_version()}, torch {torch.__version__}"
@@ -234,8 +273,15 @@ def main(argv: list[str] | None = None) -> int:
         default=REPO / "bench-results",
         help="folder for bench.json, bench.md and the long input",
     )
+    parser.add_argument(
+        "--diarization-minutes",
+        type=float,
+        nargs="*",
+        default=[1, 10, 30],
+        help="lengths for the diarization-only runs (default 1 10 30)",
+    )
     args = parser.parse_args(argv)
-    run(args.long_minutes, not args.no_baseline, args.out)
+    run(args.long_minutes, not args.no_baseline, args.out, args.diarization_minutes)
     return 0
 
 
