@@ -3,6 +3,7 @@
 #   make transcribe CLIP=clip.mp4 OUT=dir
 #   make test                            lint + the test suite
 #   make bench                           speed and memory of each stage
+#   make models [WHISPER_SIZES="small"]  with internet: Argos ru->en, larger Whisper models
 
 SHELL := /bin/bash
 PYTHON ?= python3.11
@@ -19,7 +20,7 @@ TORCH := torch==2.13.0
 WHISPER := openai-whisper==20250625
 STAMP := $(VENV)/.installed
 
-.PHONY: setup system-packages models-offline transcribe test lint bench clean
+.PHONY: setup system-packages models-offline models transcribe test lint bench clean
 
 setup: system-packages $(STAMP) models-offline
 
@@ -45,6 +46,11 @@ $(STAMP): pyproject.toml
 
 models-offline: $(STAMP)
 	$(PY) -m pipeline.provision
+
+# Needs internet: the Argos ru->en package, and Whisper sizes by choice (WHISPER="small large-v3").
+WHISPER_SIZES ?=
+models: setup
+	$(PY) -m pipeline.provision --online --whisper $(WHISPER_SIZES)
 
 transcribe: setup
 	$(PY) -m pipeline transcribe "$(CLIP)" --out "$(OUT)" $(ARGS)

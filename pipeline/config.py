@@ -192,6 +192,28 @@ class DiarizationOptions(Section):
     )
 
 
+class TranslateOptions(Section):
+    engine: Literal["auto", "argos", "whisper", "none"] = Field(
+        "auto",
+        description="argos: an installed Argos Translate ru->en package (text MT, the better "
+        "choice). whisper: Whisper's own translate task on each sentence's audio (real, but "
+        "weak with the base model). none: Russian only. auto: argos when a ru->en package is "
+        "installed, else whisper. The engine used is printed and written to the JSON; asking "
+        "for argos without a package is an error, never a silent fallback.",
+    )
+    argos_package: str | None = Field(
+        None,
+        description="Path to a .argosmodel file to use (installed into the model cache on "
+        "first use). Default: the packages installed by argospm or found in "
+        "$ARGOS_PACKAGES_DIR.",
+    )
+    beam_size: int = Field(4, ge=1, le=16, description="Argos beam width.")
+    batch_size: int = Field(16, ge=1, description="Sentences translated per Argos batch.")
+    whisper_beam_size: int | None = Field(
+        None, ge=1, description="Beam width for the whisper engine; empty for greedy."
+    )
+
+
 class OutputOptions(Section):
     formats: list[Literal["srt", "vtt", "json", "rttm"]] = Field(
         ["srt", "vtt", "json", "rttm"], min_length=1, description="Files to write."
@@ -223,6 +245,7 @@ class Config(Section):
     vad: VadOptions = VadOptions()
     asr: AsrOptions = AsrOptions()
     diarization: DiarizationOptions = DiarizationOptions()
+    translate: TranslateOptions = TranslateOptions()
     output: OutputOptions = OutputOptions()
     runtime: RuntimeOptions = RuntimeOptions()
 

@@ -28,6 +28,7 @@ from pipeline.speaker_models import (
     offline_speaker_model_infos,
     require_speaker_models,
 )
+from pipeline.translate import Translator, load_translator
 from pipeline.types import ModelInfo
 
 BUNDLED_WHISPER = "whisper/base-offline.pt"
@@ -71,11 +72,21 @@ class Models:
     def check(self) -> None:
         """Fail now, before any clip is read, if a configured model cannot be found."""
         locate_whisper(self.config.asr.model, self.cache)
+        self.translator  # noqa: B018 - an engine asked for but missing fails here
         if self.config.diarization.enabled:
             if self.diarization_kind == "offline":
                 require_speaker_models(self.cache)
             else:
                 self.diarization  # noqa: B018 - the hub pipeline fails fast only by loading
+
+    @cached_property
+    def translator(self) -> Translator | None:
+        return load_translator(
+            self.config.translate,
+            self.cache,
+            lambda: self.whisper,
+            self.config.runtime.threads,
+        )
 
     @property
     def diarization_kind(self) -> str:

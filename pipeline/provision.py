@@ -18,9 +18,12 @@ import json
 import shutil
 import sys
 import tempfile
+import urllib.request
 from importlib import resources
 from importlib.metadata import version
 from pathlib import Path
+
+import whisper
 
 from pipeline.audio import file_sha256
 from pipeline.models import BUNDLED_WHISPER, BUNDLED_WHISPER_META, cache_dir
@@ -102,10 +105,57 @@ def _make_dir(path: Path) -> Path:
     return path
 
 
+def install_online_models(whisper_sizes: list[str], argos: bool) -> None:
+    """`make models`: models that need the internet (Argos ru->en, larger Whispers)."""
+    if argos:
+        install_argos_ru_en()
+    for size in whisper_sizes:
+        print(f"whisper {size}: downloading into openai-whisper's cache ...")
+        try:
+            whisper.load_model(size, device="cpu")
+        except (OSError, RuntimeError) as exc:
+            raise SystemExit(
+                f"error: whisper {size}: download failed ({exc}); needs internet"
+            ) from None
+        print(f"whisper {size}: ready")
+
+
+def install_argos_ru_en() -> None:
+    from argostranslate import package as argos
+
+    # Offline, argostranslate prints an error and returns from the index update,
+    # then recurses forever looking for the index: read it ourselves first.
+    try:
+        with urllib.request.urlopen(argos.settings.remote_package_index, timeout=15) as reply:
+            index = json.load(reply)
+    except (OSError, ValueError) as exc:
+        raise SystemExit(
+            f"error: Argos package index unreachable ({exc}); `make models` needs internet"
+        ) from None
+    wanted = [p for p in index if (p.get("from_code"), p.get("to_code")) == ("ru", "en")]
+    if not wanted:
+        raise SystemExit("error: the Argos index lists no ru->en package")
+    available = argos.AvailablePackage(wanted[0])
+    print(f"argos ru->en {available.package_version}: downloading ...")
+    argos.install_from_path(available.download())
+    print("argos ru->en: installed")
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Prepare the offline models.")
+    parser = argparse.ArgumentParser(description="Prepare the models.")
     parser.add_argument("--cache", type=Path, default=None, help="model cache folder")
+    parser.add_argument(
+        "--online",
+        action="store_true",
+        help="install what needs the internet: the Argos ru->en package and --whisper sizes",
+    )
+    parser.add_argument(
+        "--whisper", nargs="*", default=[], metavar="SIZE", help="Whisper sizes to download"
+    )
     args = parser.parse_args(argv)
+    if args.online:
+        install_online_models(args.whisper, argos=True)
+        return 0
     cache = args.cache or cache_dir()
     disable_torchaudio_extension()
     provision_whisper_base(cache)

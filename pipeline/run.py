@@ -17,8 +17,10 @@ from pipeline.audio import load_audio
 from pipeline.config import Config
 from pipeline.diarize import DiarizationResult, diarize
 from pipeline.models import Models
-from pipeline.subtitles import build_cues
+from pipeline.sentences import build_sentences
+from pipeline.subtitles import bilingual_cues, source_cues, translation_cues
 from pipeline.timing import StageClock
+from pipeline.translate import TARGET, translate_sentences
 from pipeline.types import ModelInfo, SpeechRegion, Transcript
 from pipeline.vad import detect_speech, group_regions
 from pipeline.writers import write_outputs
@@ -91,8 +93,21 @@ def process_clip(
                 segments, speakers.exclusive_turns, options.min_turn_words, options.keep_share
             )
 
+    words = [word for segment in segments for word in segment.words]
+    sentences = build_sentences(segments)
+    translator = models.translator
+    if translator is not None:
+        log.info("translation: %s", translator.info.name)
+        with clock.stage("translate"):
+            translate_sentences(sentences, translator, audio.samples, source.audio_offset)
+
     with clock.stage("cues"):
-        cues = build_cues(segments, config.output)
+        cues = {recognition.language: source_cues(words, sentences, config.output)}
+        if translator is not None:
+            cues[TARGET] = translation_cues(sentences, config.output)
+            cues[f"{recognition.language}-{TARGET}"] = bilingual_cues(
+                cues[recognition.language], sentences
+            )
 
     notes = [f"dropped as a known Whisper hallucination: {text}" for text in recognition.dropped]
     if not segments:
@@ -104,7 +119,8 @@ def process_clip(
         turns=speakers.turns,
         exclusive_turns=speakers.exclusive_turns,
         speakers={label: config.diarization.names.get(label, label) for label in speakers.speakers},
-        cues={recognition.language: cues},
+        sentences=sentences,
+        cues=cues,
         speech_regions=[_shift(r, source.audio_offset) for r in regions],
         models=_model_record(config, models),
         config=config.model_dump(mode="json"),
@@ -130,6 +146,8 @@ def _model_record(config: Config, models: Models) -> list[ModelInfo]:
     record = [models.whisper.info, models.vad_info]
     if config.diarization.enabled:
         record += models.diarization.infos
+    if models.translator is not None:
+        record.append(models.translator.info)
     return record
 
 

@@ -59,6 +59,28 @@ class SpeakerTurn:
 
 
 @dataclass
+class Sentence:
+    """A whole sentence of one speaker: the unit that is translated.
+
+    `translation` is in the target language; which engine made it is recorded
+    in the transcript's models (role "translation").
+    """
+
+    id: int
+    start: float
+    end: float
+    speaker: str | None
+    text: str
+    first_word: int  # index into Transcript.words
+    word_count: int
+    translation: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Sentence:
+        return cls(**data)
+
+
+@dataclass
 class Cue:
     """One subtitle on screen: `lines` are shown one above the other."""
 
@@ -66,6 +88,7 @@ class Cue:
     end: float
     lines: list[str]
     speaker: str | None = None
+    sentence_id: int | None = None  # the sentence this cue shows (part of)
 
     @property
     def text(self) -> str:
@@ -127,6 +150,7 @@ class Transcript:
     turns: list[SpeakerTurn] = field(default_factory=list)  # overlapping speech kept
     exclusive_turns: list[SpeakerTurn] = field(default_factory=list)  # one speaker at a time
     speakers: dict[str, str] = field(default_factory=dict)  # label -> display name
+    sentences: list[Sentence] = field(default_factory=list)
     cues: dict[str, list[Cue]] = field(default_factory=dict)  # by language code
     speech_regions: list[SpeechRegion] = field(default_factory=list)
     models: list[ModelInfo] = field(default_factory=list)
@@ -152,6 +176,7 @@ class Transcript:
             turns=[SpeakerTurn.from_dict(t) for t in data.get("turns", [])],
             exclusive_turns=[SpeakerTurn.from_dict(t) for t in data.get("exclusive_turns", [])],
             speakers=data.get("speakers", {}),
+            sentences=[Sentence.from_dict(s) for s in data.get("sentences", [])],
             cues={
                 lang: [Cue.from_dict(c) for c in cues]
                 for lang, cues in data.get("cues", {}).items()

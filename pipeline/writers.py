@@ -73,15 +73,6 @@ def render_rttm(transcript: Transcript, uri: str) -> str:
     return text
 
 
-def output_paths(clip: Path, out_dir: Path, language: str, formats: list[str]) -> dict[str, Path]:
-    stem = clip.stem
-    paths = {}
-    for fmt in formats:
-        name = f"{stem}.{fmt}" if fmt in ("json", "rttm") else f"{stem}.{language}.{fmt}"
-        paths[fmt] = out_dir / name
-    return paths
-
-
 def write_outputs(
     transcript: Transcript,
     clip: Path,
@@ -89,22 +80,27 @@ def write_outputs(
     formats: list[str],
     speaker_prefix: bool = True,
 ) -> list[Path]:
-    """Render every requested file, then write each one atomically."""
-    language = transcript.language
-    cues = transcript.cues.get(language, [])
+    """Render every requested file, then write each one atomically.
+
+    Subtitles come per cue language: `<clip>.ru.srt`, `<clip>.en.vtt`, ... and the
+    bilingual `<clip>.ru-en.srt` (SRT only: it is meant for players).
+    """
     names = transcript.speakers if speaker_prefix and transcript.speakers else None
-    renderers = {
-        "srt": lambda: render_srt(cues, names),
-        "vtt": lambda: render_vtt(cues, names),
-        "json": lambda: render_json(transcript),
-        "rttm": lambda: render_rttm(transcript, clip.stem),
-    }
-    rendered = {fmt: renderers[fmt]() for fmt in formats}
-    paths = output_paths(clip, out_dir, language, formats)
+    stem = clip.stem
+    rendered: dict[Path, str] = {}
+    for language, cues in transcript.cues.items():
+        if "srt" in formats:
+            rendered[out_dir / f"{stem}.{language}.srt"] = render_srt(cues, names)
+        if "vtt" in formats and "-" not in language:
+            rendered[out_dir / f"{stem}.{language}.vtt"] = render_vtt(cues, names)
+    if "json" in formats:
+        rendered[out_dir / f"{stem}.json"] = render_json(transcript)
+    if "rttm" in formats:
+        rendered[out_dir / f"{stem}.rttm"] = render_rttm(transcript, stem)
     out_dir.mkdir(parents=True, exist_ok=True)
-    for fmt, text in rendered.items():
-        atomic_write_text(paths[fmt], text)
-    return [paths[fmt] for fmt in formats]
+    for path, text in rendered.items():
+        atomic_write_text(path, text)
+    return list(rendered)
 
 
 def atomic_write_text(path: Path, text: str) -> None:

@@ -5,11 +5,11 @@ import pytest
 import srt
 import webvtt
 
-from pipeline.types import Cue, Segment, SourceInfo, SpeakerTurn, Transcript, Word
+from pipeline.types import Cue, Segment, Sentence, SourceInfo, SpeakerTurn, Transcript, Word
 from pipeline.writers import atomic_write_text, render_json, render_srt, render_vtt, write_outputs
 
 CUES = [
-    Cue(0.5, 2.25, ["Добрый день, коллеги."]),
+    Cue(0.5, 2.25, ["Добрый день, коллеги."], "SPEAKER_00"),
     Cue(2.5, 6.0, ["Сегодня на повестке", "бюджет Старобельска --> 2025"]),
     Cue(3661.001, 3662.999, ["Час спустя."]),
 ]
@@ -22,11 +22,14 @@ def _transcript() -> Transcript:
     words = [Word("Добрый", 0.5, 0.9, 0.98), Word("день,", 0.9, 1.3, 0.91, "SPEAKER_00", 1.0)]
     segment = Segment(0.5, 1.3, "Добрый день,", words, -0.2, 0.01, 1.1, 0.0)
     return Transcript(
-        source,
-        "ru",
-        [segment],
-        [SpeakerTurn(0.4, 1.4, "SPEAKER_00")],
-        {"ru": CUES},
+        source=source,
+        language="ru",
+        segments=[segment],
+        turns=[SpeakerTurn(0.4, 1.4, "SPEAKER_00")],
+        exclusive_turns=[SpeakerTurn(0.4, 1.4, "SPEAKER_00")],
+        speakers={"SPEAKER_00": "Глава"},
+        sentences=[Sentence(0, 0.5, 1.3, "SPEAKER_00", "Добрый день,", 0, 2, "Good afternoon,")],
+        cues={"ru": CUES},
         config={"asr": {"model": "base"}},
         versions={"x": "1"},
         stage_seconds={"asr": 1.5},
@@ -74,6 +77,7 @@ def test_outputs_are_named_after_the_clip(tmp_path):
         "Заседание 1.ru.vtt",
         "Заседание 1.json",
     ]
+    assert "[Глава]: " in paths[0].read_text(encoding="utf-8")
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(p.name for p in paths)
 
 
