@@ -1,4 +1,5 @@
 import json
+import os
 import re
 import subprocess
 import sys
@@ -17,12 +18,16 @@ from tests.support import word_error_rate
 SAMPLE_WER_BOUND = 0.25
 
 
-def run_cli(*args: str | Path) -> subprocess.CompletedProcess:
+def run_cli(*args: str | Path, argos_dir: Path | None = None) -> subprocess.CompletedProcess:
+    env = dict(os.environ)
+    if argos_dir is not None:  # what the English engine is depends on installed packages
+        env["ARGOS_PACKAGES_DIR"] = str(argos_dir)
     return subprocess.run(
         [sys.executable, "-m", "pipeline", *map(str, args)],
         capture_output=True,
         text=True,
         cwd=REPO,
+        env=env,
         timeout=600,
     )
 
@@ -30,19 +35,35 @@ def run_cli(*args: str | Path) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def sample_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("cli") / "out"
-    result = run_cli("transcribe", SAMPLE, "--out", out, "--quiet")
+    no_argos = tmp_path_factory.mktemp("no-argos-packages")
+    result = run_cli("transcribe", SAMPLE, "--out", out, "--quiet", argos_dir=no_argos)
     return result, out
 
 
-def test_transcribes_the_bundled_sample_into_four_files(sample_run):
+def test_transcribes_the_bundled_sample_into_every_output(sample_run):
     result, out = sample_run
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in out.iterdir()) == [
+        "council_sample.en.srt",
+        "council_sample.en.vtt",
         "council_sample.json",
         "council_sample.rttm",
+        "council_sample.ru-en.srt",
         "council_sample.ru.srt",
         "council_sample.ru.vtt",
     ]
+
+
+def test_without_an_argos_package_english_comes_from_whisper_and_says_so(sample_run):
+    _, out = sample_run
+    data = json.loads((out / "council_sample.json").read_text(encoding="utf-8"))
+    engine = next(m for m in data["models"] if m["role"] == "translation")
+    assert engine["name"] == "whisper-base (translate task)"
+    assert all(s["translation"] for s in data["sentences"])
+    english = list(srt.parse((out / "council_sample.en.srt").read_text(encoding="utf-8")))
+    assert english and all(re.search(r"[A-Za-z]", cue.content) for cue in english)
+    bilingual = list(srt.parse((out / "council_sample.ru-en.srt").read_text(encoding="utf-8")))
+    assert all(len(cue.content.splitlines()) == 2 for cue in bilingual)
 
 
 def test_sample_subtitles_read_back_and_match_the_reference(sample_run):
