@@ -4,11 +4,15 @@ The stand-in (tests/stand_in) is a tiny real Argos package that knows only its
 twelve training pairs: it proves the loading and translation code, not quality.
 """
 
+import os
 import socket
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
 import pytest
+import srt
 
 from pipeline.config import Config, TranslateOptions, VadOptions
 from pipeline.errors import PipelineError
@@ -16,6 +20,7 @@ from pipeline.models import Models
 from pipeline.run import process_clip
 from pipeline.translate import ArgosTranslator, WhisperTranslator, install_argos_package
 from pipeline.types import Sentence
+from pipeline.writers import render_srt
 from tests.support import ASTERISK_RU, ffmpeg
 
 STAND_IN = Path(__file__).parent / "stand_in" / "translate-ru_en-stand_in.argosmodel"
@@ -107,6 +112,11 @@ def test_english_subtitles_follow_the_russian_sentences(thanks_clip, tmp_path, m
         ["Спасибо.", "Thank you."],
     ]
     assert any("stand_in" in m.name for m in transcript.models if m.role == "translation")
+    written = list(srt.parse(render_srt(english)))
+    assert [(c.start.total_seconds(), c.content) for c in written] == [
+        (pytest.approx(english[0].start, abs=1e-3), "The conference is being recorded."),
+        (pytest.approx(english[1].start, abs=1e-3), "Thank you."),
+    ]
 
 
 def test_whisper_engine_translates_real_speech(models, short_speech):
@@ -178,3 +188,22 @@ def test_an_empty_transcript_gives_empty_valid_translations(tmp_path, models):
 def _write(path: Path, data: bytes) -> Path:
     path.write_bytes(data)
     return path
+
+
+def test_packages_installed_for_argos_are_found_through_argos_packages_dir(tmp_path):
+    """As `argospm install` leaves them: unpacked in the Argos packages folder."""
+    packages = tmp_path / "packages"
+    with zipfile.ZipFile(STAND_IN) as archive:
+        archive.extractall(packages)
+    probe = (
+        "from pipeline.config import TranslateOptions;"
+        "from pipeline.translate import find_argos_package;"
+        "import pathlib;"
+        "p = find_argos_package(TranslateOptions(), pathlib.Path('unused'));"
+        "print(p.code if p else None)"
+    )
+    env = {**os.environ, "ARGOS_PACKAGES_DIR": str(packages), "XDG_DATA_HOME": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True
+    )
+    assert result.stdout.strip() == "translate-ru_en-stand_in"
