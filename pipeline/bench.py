@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -281,6 +282,7 @@ def main(argv: list[str] | None = None) -> int:
         help="lengths for the diarization-only runs (default 1 10 30)",
     )
     args = parser.parse_args(argv)
+    warnings.filterwarnings("ignore", message=r"(?s).*torchcodec")
     run(args.long_minutes, not args.no_baseline, args.out, args.diarization_minutes)
     return 0
 
