@@ -27,7 +27,6 @@ from types import ModuleType
 from typing import TYPE_CHECKING
 
 from pipeline.audio import file_sha256
-from pipeline.config import model_cache_dir
 from pipeline.errors import PipelineError
 from pipeline.types import ModelInfo
 
@@ -101,10 +100,6 @@ DEFAULT_MIN_DURATION_OFF = 0.0
 
 class SpeakerModelError(PipelineError, RuntimeError):
     """Speaker models missing, corrupt, or unreachable."""
-
-
-def default_cache_dir() -> Path:
-    return model_cache_dir()
 
 
 def models_dir(cache_dir: Path) -> Path:

@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 from scipy.io import wavfile
 
+from pipeline.config import model_cache_dir
 from pipeline.diarize import DiarizationResult, diarize
 from pipeline.speaker_models import (
-    default_cache_dir,
     load_offline_diarization,
     provision_speaker_models,
 )
@@ -35,7 +35,7 @@ SPEAKER91_ONLY = [(14.75, 17.9), (21.8, 27.8)]
 
 @pytest.fixture(scope="session")
 def speaker_models() -> Path:
-    return provision_speaker_models(default_cache_dir())
+    return provision_speaker_models(model_cache_dir())
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +43,7 @@ def pipeline(speaker_models: Path):
     import torch
 
     torch.set_num_threads(1)
-    return load_offline_diarization(default_cache_dir())
+    return load_offline_diarization(model_cache_dir())
 
 
 @pytest.fixture(scope="module")
