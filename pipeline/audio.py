@@ -58,6 +58,7 @@ def load_audio(path: Path, options: AudioOptions | None = None) -> Audio:
         audio_language=stream.get("tags", {}).get("language"),
         audio_offset=_audio_offset(fmt, stream),
         sample_rate=SAMPLE_RATE,
+        frame_rate=video_frame_rate(info["streams"]),
     )
     return Audio(samples=samples, source=source)
 
@@ -97,6 +98,23 @@ def choose_audio_stream(
         if stream.get("disposition", {}).get("default"):
             return stream
     return audio[0]
+
+
+def video_frame_rate(streams: list[dict[str, Any]]) -> float | None:
+    """Frames per second of the first real video stream (cover art is not video)."""
+    for stream in streams:
+        if stream.get("codec_type") != "video":
+            continue
+        if stream.get("disposition", {}).get("attached_pic"):
+            continue
+        numerator, _, denominator = str(stream.get("avg_frame_rate", "0/0")).partition("/")
+        try:
+            rate = float(numerator) / float(denominator or 1)
+        except (ValueError, ZeroDivisionError):
+            continue
+        if 0 < rate < 1000:
+            return round(rate, 3)
+    return None
 
 
 def decode_stream(path: Path, stream_index: int) -> np.ndarray:

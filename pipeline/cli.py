@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 import textwrap
@@ -45,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_transcribe(commands)
     show = commands.add_parser("config", help="print the default configuration as commented YAML")
     show.set_defaults(handler=_run_config)
+    schema = commands.add_parser("schema", help="print the JSON Schema of <clip>.json")
+    schema.set_defaults(handler=_run_schema)
     return parser
 
 
@@ -124,6 +127,7 @@ def _run_transcribe(args: argparse.Namespace) -> int:
 
     from pipeline.models import Models
     from pipeline.run import NO_SPEECH, transcribe_clip
+    from pipeline.subtitles import summarise
 
     torch.set_num_threads(config.runtime.threads)
     models = Models(config)
@@ -133,6 +137,11 @@ def _run_transcribe(args: argparse.Namespace) -> int:
     )
     if NO_SPEECH in transcript.notes:
         log.warning("%s: %s; the subtitle files are empty", args.clip, NO_SPEECH)
+    elif transcript.violations:
+        log.warning("%s", summarise(transcript.cues, transcript.violations))
+        log.warning("the JSON's `violations` lists each cue and the rule it breaks")
+    else:
+        log.info("%s", summarise(transcript.cues, transcript.violations))
     for path in paths:
         log.info("wrote %s", path)
     return 0
@@ -140,6 +149,13 @@ def _run_transcribe(args: argparse.Namespace) -> int:
 
 def _run_config(args: argparse.Namespace) -> int:
     sys.stdout.write(render_default_yaml())
+    return 0
+
+
+def _run_schema(args: argparse.Namespace) -> int:
+    from pipeline.types import transcript_schema
+
+    sys.stdout.write(json.dumps(transcript_schema(), indent=2, ensure_ascii=False) + "\n")
     return 0
 
 

@@ -215,15 +215,46 @@ class TranslateOptions(Section):
 
 
 class OutputOptions(Section):
-    formats: list[Literal["srt", "vtt", "json", "rttm"]] = Field(
-        ["srt", "vtt", "json", "rttm"], min_length=1, description="Files to write."
+    formats: list[Literal["srt", "vtt", "json", "rttm", "tsv"]] = Field(
+        ["srt", "vtt", "json", "rttm", "tsv"], min_length=1, description="Files to write."
     )
     speaker_prefix: bool = Field(
         True,
-        description="Name the speaker in each cue: `[Name]: ` in SRT, `<v Name>` in WebVTT.",
+        description="Name the speaker in each cue: `[Name]: ` in SRT, `<v Name>` in WebVTT. "
+        "The SRT name counts towards the line length.",
     )
-    max_cue_duration: float = Field(7.0, gt=0, description="Longest cue on screen, seconds.")
-    max_cue_chars: int = Field(84, gt=0, description="Most characters in one cue.")
+    line_chars: dict[str, int] = Field(
+        {"ru": 39, "en": 42, "default": 42},
+        description="Longest subtitle line, characters, by language (Netflix: 42 English, "
+        "39 Russian).",
+    )
+    max_lines: int = Field(2, ge=1, description="Most lines in one cue.")
+    min_cue_duration: float = Field(
+        round(5 / 6, 3), gt=0, description="Shortest time a cue stays on screen, seconds."
+    )
+    max_cue_duration: float = Field(7.0, gt=0, description="Longest time on screen, seconds.")
+    reading_speed: float = Field(
+        17.0,
+        gt=0,
+        description="Most characters per second a viewer is asked to read (20 for adult "
+        "programmes); cues are lengthened into silence to meet it.",
+    )
+    frame_rate: float | None = Field(
+        None,
+        gt=0,
+        description="Frame grid for cue times. Empty: the clip's own video frame rate, "
+        "25 for audio-only input.",
+    )
+    min_gap_frames: int = Field(2, ge=0, description="Least gap between two cues, in frames.")
+    close_gap_frames: int = Field(
+        12, ge=0, description="Gaps of this many frames or fewer are closed to the least gap."
+    )
+    max_lead: float = Field(
+        1.5, ge=0, description="Longest a cue may appear before its speech, seconds."
+    )
+    max_linger: float = Field(
+        1.5, ge=0, description="Longest a cue may stay after its speech, seconds."
+    )
 
 
 class RuntimeOptions(Section):

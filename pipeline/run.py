@@ -18,7 +18,7 @@ from pipeline.config import Config
 from pipeline.diarize import DiarizationResult, diarize
 from pipeline.models import Models
 from pipeline.sentences import build_sentences
-from pipeline.subtitles import bilingual_cues, source_cues, translation_cues
+from pipeline.subtitles import build_tracks
 from pipeline.timing import StageClock
 from pipeline.translate import TARGET, translate_sentences
 from pipeline.types import ModelInfo, SpeechRegion, Transcript
@@ -101,13 +101,20 @@ def process_clip(
         with clock.stage("translate"):
             translate_sentences(sentences, translator, audio.samples, source.audio_offset)
 
+    names = config.diarization.names
+    speaker_names = {label: names.get(label, label) for label in speakers.speakers}
     with clock.stage("cues"):
-        cues = {recognition.language: source_cues(words, sentences, config.output)}
-        if translator is not None:
-            cues[TARGET] = translation_cues(sentences, config.output)
-            cues[f"{recognition.language}-{TARGET}"] = bilingual_cues(
-                cues[recognition.language], sentences
-            )
+        cues, violations = build_tracks(
+            words,
+            sentences,
+            recognition.language,
+            TARGET if translator is not None else None,
+            config.output,
+            source.frame_rate,
+            speaker_names if config.output.speaker_prefix and speaker_names else None,
+        )
+    if violations:
+        log.info("subtitle rules: %d cue(s) still break a rule", len(violations))
 
     notes = [f"dropped as a known Whisper hallucination: {text}" for text in recognition.dropped]
     if not segments:
@@ -118,7 +125,7 @@ def process_clip(
         segments=segments,
         turns=speakers.turns,
         exclusive_turns=speakers.exclusive_turns,
-        speakers={label: config.diarization.names.get(label, label) for label in speakers.speakers},
+        speakers=speaker_names,
         sentences=sentences,
         cues=cues,
         speech_regions=[_shift(r, source.audio_offset) for r in regions],
@@ -127,6 +134,7 @@ def process_clip(
         versions=package_versions(),
         stage_seconds=clock.seconds,
         notes=notes,
+        violations=violations,
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 
 @dataclass
@@ -82,13 +82,25 @@ class Sentence:
 
 @dataclass
 class Cue:
-    """One subtitle on screen: `lines` are shown one above the other."""
+    """One subtitle on screen: `lines` are shown one above the other.
+
+    A cue shows one speaker, or is a two-speaker dialogue cue: then `speaker` is
+    None, each line starts with "-" and `line_speakers` names who says each line.
+    """
 
     start: float
     end: float
     lines: list[str]
     speaker: str | None = None
     sentence_id: int | None = None  # the sentence this cue shows (part of)
+    line_speakers: list[str | None] | None = None  # dialogue cues only
+    line_sentence_ids: list[int | None] | None = None  # dialogue cues only
+    speech_start: float | None = None  # when the speech shown begins
+    speech_end: float | None = None  # ... and ends (translations: their sentence's speech)
+
+    @property
+    def is_dialogue(self) -> bool:
+        return self.line_speakers is not None
 
     @property
     def text(self) -> str:
@@ -96,6 +108,20 @@ class Cue:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Cue:
+        return cls(**data)
+
+
+@dataclass
+class RuleViolation:
+    """A cue that breaks a subtitle rule the cue builder could not meet."""
+
+    language: str  # the cue track: "ru", "en", "ru-en"
+    cue: int  # 1-based, as numbered in the SRT
+    rule: str  # e.g. "line_length", "reading_speed", "min_gap" (see pipeline.subtitles.RULES)
+    detail: str
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RuleViolation:
         return cls(**data)
 
 
@@ -122,6 +148,7 @@ class SourceInfo:
     audio_language: str | None
     audio_offset: float  # audio start minus clip start, seconds
     sample_rate: int  # of the decoded audio handed to the models
+    frame_rate: float | None = None  # of the video stream; None for audio-only input
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SourceInfo:
@@ -158,6 +185,7 @@ class Transcript:
     versions: dict[str, str] = field(default_factory=dict)
     stage_seconds: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    violations: list[RuleViolation] = field(default_factory=list)  # subtitle rules still broken
     schema_version: str = SCHEMA_VERSION
 
     @property
@@ -166,6 +194,35 @@ class Transcript:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def to_dataframe(self, table: str = "sentences") -> Any:
+        """A pandas DataFrame of the `sentences`, `words` or `cues` (needs pandas).
+
+        Speakers appear by display name; cues get a `track` column ("ru", "en", ...).
+        """
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ImportError(
+                "to_dataframe() needs pandas: pip install 'evidence-subtitles[dataframe]'"
+            ) from None
+        names = self.speakers
+        if table == "sentences":
+            rows = [asdict(s) for s in self.sentences]
+        elif table == "words":
+            rows = [asdict(w) for w in self.words]
+        elif table == "cues":
+            rows = [
+                {"track": track, **asdict(cue), "text": cue.text}
+                for track, cues in self.cues.items()
+                for cue in cues
+            ]
+        else:
+            raise ValueError(f"table must be sentences, words or cues, not {table!r}")
+        frame = pd.DataFrame(rows)
+        if "speaker" in frame:
+            frame["speaker"] = frame["speaker"].map(lambda s: names.get(s, s) if s else s)
+        return frame
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Transcript:
@@ -187,5 +244,15 @@ class Transcript:
             versions=data.get("versions", {}),
             stage_seconds=data.get("stage_seconds", {}),
             notes=data.get("notes", []),
+            violations=[RuleViolation.from_dict(v) for v in data.get("violations", [])],
             schema_version=data.get("schema_version", SCHEMA_VERSION),
         )
+
+
+def transcript_schema() -> dict[str, Any]:
+    """JSON Schema of `<clip>.json` (docs/transcript.schema.json is this, written out)."""
+    from pydantic import TypeAdapter
+
+    schema = TypeAdapter(Transcript).json_schema()
+    schema["title"] = f"evidence-subtitles transcript, schema version {SCHEMA_VERSION}"
+    return schema

@@ -1,4 +1,4 @@
-"""Output files: SRT, WebVTT and JSON, each checked and written atomically.
+"""Output files: SRT, WebVTT, JSON, RTTM and TSV, each checked and written atomically.
 
 Everything is rendered in memory and parsed back before the first file is
 touched, so a failure leaves the output folder as it was; each file then
@@ -16,6 +16,7 @@ from pathlib import Path
 import srt
 import webvtt
 
+from pipeline.subtitles import displayed_lines
 from pipeline.types import Cue, Transcript
 
 
@@ -26,7 +27,7 @@ def render_srt(cues: list[Cue], names: dict[str, str] | None = None) -> str:
             index=i,
             start=_delta(cue.start),
             end=_delta(cue.end),
-            content=_speaker_prefix(cue, names, "[{}]: ") + _cue_text(cue),
+            content=_safe("\n".join(displayed_lines(cue, names))),
         )
         for i, cue in enumerate(cues, start=1)
     ]
@@ -42,7 +43,7 @@ def render_vtt(cues: list[Cue], names: dict[str, str] | None = None) -> str:
             webvtt.Caption(
                 start=_vtt_time(cue.start),
                 end=_vtt_time(cue.end),
-                text=_speaker_prefix(cue, names, "<v {}>") + _cue_text(cue),
+                text=_safe(_vtt_text(cue, names)),
             )
             for cue in cues
         ]
@@ -50,6 +51,32 @@ def render_vtt(cues: list[Cue], names: dict[str, str] | None = None) -> str:
     text = document.content
     if len(webvtt.from_string(text).captions) != len(cues):
         raise ValueError("WebVTT writer lost cues")
+    return text
+
+
+def render_tsv(transcript: Transcript, target: str | None) -> str:
+    """One row per sentence: start, end, speaker, spoken text, translation.
+
+    The columns are named after the languages (`ru`, `en`); tabs and line breaks
+    inside text become spaces, so every row is one line of five fields.
+    """
+    names = transcript.speakers
+    header = ["start", "end", "speaker", transcript.language, target or "translation"]
+    rows = [header]
+    for sentence in transcript.sentences:
+        speaker = names.get(sentence.speaker, sentence.speaker) if sentence.speaker else ""
+        rows.append(
+            [
+                f"{sentence.start:.3f}",
+                f"{sentence.end:.3f}",
+                speaker,
+                sentence.text,
+                sentence.translation or "",
+            ]
+        )
+    text = "".join("\t".join(" ".join(field.split()) for field in row) + "\n" for row in rows)
+    if any(len(line.split("\t")) != len(header) for line in text.splitlines()):
+        raise ValueError("TSV writer made a malformed row")
     return text
 
 
@@ -97,6 +124,11 @@ def write_outputs(
         rendered[out_dir / f"{stem}.json"] = render_json(transcript)
     if "rttm" in formats:
         rendered[out_dir / f"{stem}.rttm"] = render_rttm(transcript, stem)
+    if "tsv" in formats:
+        target = next((lang for lang in transcript.cues if lang != transcript.language), None)
+        if target and "-" in target:
+            target = None
+        rendered[out_dir / f"{stem}.tsv"] = render_tsv(transcript, target)
     out_dir.mkdir(parents=True, exist_ok=True)
     for path, text in rendered.items():
         atomic_write_text(path, text)
@@ -119,15 +151,25 @@ def atomic_write_text(path: Path, text: str) -> None:
         raise
 
 
-def _speaker_prefix(cue: Cue, names: dict[str, str] | None, template: str) -> str:
-    if not names or cue.speaker is None:
-        return ""
-    return template.format(names.get(cue.speaker, cue.speaker))
+def _vtt_text(cue: Cue, names: dict[str, str] | None) -> str:
+    """Cue text with a `<v Name>` voice span per speaker (players strip the tags)."""
+    if not names:
+        return cue.text
+    if cue.line_speakers is None:
+        return _voice(cue.speaker, names) + cue.text
+    return "\n".join(
+        _voice(speaker, names) + line
+        for line, speaker in zip(cue.lines, cue.line_speakers, strict=True)
+    )
 
 
-def _cue_text(cue: Cue) -> str:
+def _voice(speaker: str | None, names: dict[str, str]) -> str:
+    return "" if speaker is None else f"<v {names.get(speaker, speaker)}>"
+
+
+def _safe(text: str) -> str:
     # "-->" inside a cue would end it early in both formats.
-    return cue.text.replace("-->", "->")
+    return text.replace("-->", "->")
 
 
 def _delta(seconds: float) -> timedelta:
