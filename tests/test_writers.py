@@ -1,11 +1,24 @@
 import json
+import sys
 from datetime import timedelta
+from pathlib import Path
 
+import pysubs2
 import pytest
 import srt
 import webvtt
+from pydantic import TypeAdapter
 
-from pipeline.types import Cue, Segment, Sentence, SourceInfo, SpeakerTurn, Transcript, Word
+from pipeline.types import (
+    Cue,
+    Segment,
+    Sentence,
+    SourceInfo,
+    SpeakerTurn,
+    Transcript,
+    Word,
+    transcript_schema,
+)
 from pipeline.writers import atomic_write_text, render_json, render_srt, render_vtt, write_outputs
 
 CUES = [
@@ -93,3 +106,79 @@ def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path, mon
         atomic_write_text(target, "new")
     assert target.read_text() == "old and good"
     assert [p.name for p in tmp_path.iterdir()] == ["clip.ru.srt"]
+
+
+# Golden outputs of the bundled sample ----------------------------------------
+
+GOLDEN = Path(__file__).parent / "golden"
+DOCS = Path(__file__).parent.parent / "docs"
+
+
+@pytest.fixture(scope="module")
+def rebuilt(tmp_path_factory):
+    """The golden transcript's cues laid out again and every file written afresh."""
+    sys.path.insert(0, str(GOLDEN))
+    from regenerate import rebuild
+
+    out = tmp_path_factory.mktemp("golden")
+    return {path.name: path for path in rebuild(GOLDEN / "council_sample.json", out)}
+
+
+def test_sample_outputs_match_the_golden_files(rebuilt):
+    assert sorted(rebuilt) == sorted(p.name for p in GOLDEN.glob("council_sample.*"))
+    for name, path in rebuilt.items():
+        expected = (GOLDEN / name).read_text(encoding="utf-8")
+        assert path.read_text(encoding="utf-8") == expected, f"{name} differs from its golden file"
+
+
+def test_srt_and_vtt_read_back_with_pysubs2(rebuilt):
+    transcript = Transcript.from_dict(json.loads(rebuilt["council_sample.json"].read_text()))
+    for track, cues in transcript.cues.items():
+        names = ["srt"] if "-" in track else ["srt", "vtt"]
+        for fmt in names:
+            events = pysubs2.load(str(rebuilt[f"council_sample.{track}.{fmt}"])).events
+            assert [(e.start, e.end) for e in events] == [
+                (round(c.start * 1000), round(c.end * 1000)) for c in cues
+            ]
+            plain = [e.plaintext.replace("\n", " ") for e in events]
+            assert all(" ".join(c.lines) in text for c, text in zip(cues, plain, strict=True))
+
+
+def test_tsv_reads_back_with_pandas(rebuilt):
+    import pandas as pd
+
+    table = pd.read_csv(rebuilt["council_sample.tsv"], sep="\t", quoting=3)
+    transcript = Transcript.from_dict(json.loads(rebuilt["council_sample.json"].read_text()))
+    assert list(table.columns) == ["start", "end", "speaker", "ru", "en"]
+    assert list(table["ru"]) == [s.text for s in transcript.sentences]
+    assert list(table["en"]) == [s.translation for s in transcript.sentences]
+    assert list(table["start"]) == [round(s.start, 3) for s in transcript.sentences]
+
+
+def test_rttm_reads_back_with_pyannote_database(rebuilt):
+    from pyannote.database.util import load_rttm
+
+    (annotation,) = load_rttm(rebuilt["council_sample.rttm"]).values()
+    transcript = Transcript.from_dict(json.loads(rebuilt["council_sample.json"].read_text()))
+    assert sorted(annotation.labels()) == sorted(transcript.speakers)
+    assert len(list(annotation.itertracks())) == len(transcript.turns)
+
+
+def test_json_is_valid_against_its_documented_schema(rebuilt):
+    schema = json.loads((DOCS / "transcript.schema.json").read_text())
+    assert schema == transcript_schema(), "regenerate docs/transcript.schema.json"
+    TypeAdapter(Transcript).validate_json(rebuilt["council_sample.json"].read_text(), strict=True)
+
+
+def test_dialogue_cues_name_each_speaker_in_both_formats():
+    cue = Cue(1.0, 3.0, ["-Это неприемлемо!", "-Нет, подождите."], None, None, ["A", "B"])
+    names = {"A": "Глава", "B": "Жена"}
+    assert srt_text(cue, names) == "-[Глава]: Это неприемлемо!\n-[Жена]: Нет, подождите."
+    (caption,) = webvtt.from_string(render_vtt([cue], names)).captions
+    assert caption.raw_text == "<v Глава>-Это неприемлемо!\n<v Жена>-Нет, подождите."
+    assert srt_text(cue, None) == "-Это неприемлемо!\n-Нет, подождите."
+
+
+def srt_text(cue: Cue, names) -> str:
+    (parsed,) = srt.parse(render_srt([cue], names))
+    return parsed.content
