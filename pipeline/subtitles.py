@@ -236,12 +236,27 @@ def source_cues(
     rules: CueRules,
     names: dict[str, str] | None = None,
 ) -> list[Cue]:
-    """Cues in the spoken language, from each sentence's timed words."""
+    """Cues in the spoken language, from each sentence's timed words.
+
+    Where sentences are translated, each cue is given the time its translation
+    needs too (translated cues are shown within the same span).
+    """
     drafts: list[Cue] = []
     for sentence in sentences:
         own = words[sentence.first_word : sentence.first_word + sentence.word_count]
         drafts += _sentence_cues(own, sentence, words, rules, names)
-    return fit_timing(pair_dialogue(drafts, rules, names), rules)
+    return fit_timing(pair_dialogue(drafts, rules, names), rules, _translated_demand(sentences))
+
+
+def _translated_demand(sentences: list[Sentence]) -> Callable[[Cue], float]:
+    """Characters to read in a cue: its own, or its translation's share if longer."""
+    ratio = {s.id: len(s.translation or "") / max(1, len(s.text)) for s in sentences}
+
+    def demand(cue: Cue) -> float:
+        ids = [i for i in _sentence_ids(cue) if i is not None]
+        return reading_chars(cue) * max([1.0, *(ratio.get(i, 1.0) for i in ids)])
+
+    return demand
 
 
 def _sentence_cues(
@@ -316,7 +331,23 @@ def translation_cues(
             continue
         start, end = spans[sentence.id]
         drafts += _spread(sentence, start, end, rules, names)
-    return _separate(pair_dialogue(sorted(drafts, key=_start), rules, names), rules)
+    paired = pair_dialogue(sorted(drafts, key=_start), rules, names, overlapping_only=True)
+    return _separate(_share_overlaps(paired, rules), rules)
+
+
+def _share_overlaps(cues: list[Cue], rules: CueRules) -> list[Cue]:
+    """Two cues laid over each other that could not be paired share the time by length.
+
+    (Translations of one dialogue cue's two sentences get the same span.)
+    """
+    for cue, following in itertools.pairwise(cues):
+        if following.start >= cue.end:
+            continue
+        span = following.end - cue.start - rules.min_gap
+        mine, theirs = reading_chars(cue), reading_chars(following)
+        cue.end = _snap(cue.start + span * mine / max(1, mine + theirs), rules)
+        following.start = round(max(following.start, cue.end + rules.min_gap), 3)
+    return cues
 
 
 def sentence_spans(cues: list[Cue]) -> dict[int, tuple[float, float]]:
@@ -419,11 +450,17 @@ def _share(words: list[str], weights: list[int]) -> list[list[str]]:
 # ---------------------------------------------------------------- speakers
 
 
-def pair_dialogue(cues: list[Cue], rules: CueRules, names: dict[str, str] | None) -> list[Cue]:
+def pair_dialogue(
+    cues: list[Cue],
+    rules: CueRules,
+    names: dict[str, str] | None,
+    overlapping_only: bool = False,
+) -> list[Cue]:
     """Join two speakers' cues into one dialogue cue where they must share the screen.
 
     They must when their speech overlaps, or when the first cannot be read
-    before the second begins. Joined only if each fits one line, led by "-".
+    before the second begins (`overlapping_only`: only when their on-screen
+    times overlap). Joined only if each fits one line, led by "-".
     """
     cues = sorted(cues, key=_start)
     paired: list[Cue] = []
@@ -431,7 +468,7 @@ def pair_dialogue(cues: list[Cue], rules: CueRules, names: dict[str, str] | None
     while index < len(cues):
         cue = cues[index]
         following = cues[index + 1] if index + 1 < len(cues) else None
-        if following is not None and _must_share(cue, following, rules):
+        if following is not None and _must_share(cue, following, rules, overlapping_only):
             dialogue = _dialogue(cue, following, rules, names)
             if dialogue is not None:
                 paired.append(dialogue)
@@ -442,9 +479,11 @@ def pair_dialogue(cues: list[Cue], rules: CueRules, names: dict[str, str] | None
     return paired
 
 
-def _must_share(first: Cue, second: Cue, rules: CueRules) -> bool:
+def _must_share(first: Cue, second: Cue, rules: CueRules, overlapping_only: bool) -> bool:
     if first.is_dialogue or second.is_dialogue or first.speaker == second.speaker:
         return False
+    if overlapping_only:
+        return second.start < first.end
     first_end = _speech(first)[1]
     if _speech(second)[0] < first_end:
         return True
@@ -476,14 +515,17 @@ def _dialogue(first: Cue, second: Cue, rules: CueRules, names: dict[str, str] | 
 # ---------------------------------------------------------------- timing
 
 
-def fit_timing(cues: list[Cue], rules: CueRules) -> list[Cue]:
+def fit_timing(
+    cues: list[Cue], rules: CueRules, demand: Callable[[Cue], float] = reading_chars
+) -> list[Cue]:
     """Frame-accurate times that can be read and leave clean gaps.
 
     Each cue starts on its speech and is lengthened into the following silence
     (at most `max_linger` past its speech), then into the preceding one (at
-    most `max_lead`), until it is on screen for its minimum duration and its
-    reading time. Then gaps shorter than the minimum are opened to it and gaps
-    up to `close_gap_frames` are closed to it.
+    most `max_lead`), until it is on screen for its minimum duration and the
+    reading time of `demand(cue)` characters. A cue still short of its own
+    reading time takes time a neighbour can spare. Then gaps shorter than the
+    minimum are opened to it and gaps up to `close_gap_frames` are closed to it.
     """
     cues = [replace(cue) for cue in sorted(cues, key=_start)]
     for cue in cues:
@@ -491,13 +533,21 @@ def fit_timing(cues: list[Cue], rules: CueRules) -> list[Cue]:
     for index, cue in enumerate(cues):
         previous = cues[index - 1] if index > 0 else None
         following = cues[index + 1] if index + 1 < len(cues) else None
-        _lengthen(cue, previous, following, rules)
+        _lengthen(cue, previous, following, rules, demand)
+    for index in range(len(cues)):  # a cue's own text comes before its translation's
+        _borrow(cues, index, rules, reading_chars)
     return _separate(cues, rules)
 
 
-def _lengthen(cue: Cue, previous: Cue | None, following: Cue | None, rules: CueRules) -> None:
+def _lengthen(
+    cue: Cue,
+    previous: Cue | None,
+    following: Cue | None,
+    rules: CueRules,
+    demand: Callable[[Cue], float],
+) -> None:
     speech_start, speech_end = _speech(cue)
-    needed = min(_needed(cue, rules), rules.max_duration)
+    needed = min(_needed(cue, rules, demand), rules.max_duration)
     latest = speech_end + rules.max_linger
     if following is not None:
         latest = min(latest, following.start - rules.min_gap)
@@ -507,6 +557,60 @@ def _lengthen(cue: Cue, previous: Cue | None, following: Cue | None, rules: CueR
         earliest = max(earliest, previous.end + rules.min_gap)
     if cue.end - cue.start < needed - _EPSILON:
         cue.start = min(cue.start, max(_snap(cue.end - needed, rules), _snap_up(earliest, rules)))
+
+
+def _borrow(cues: list[Cue], index: int, rules: CueRules, demand: Callable[[Cue], float]) -> None:
+    """A cue still short of its time takes what a neighbour can give.
+
+    The previous cue may end earlier (and start earlier, into its own lead) and the
+    next may start later (and end later, into its own linger), each keeping the
+    time it needs itself.
+    """
+    cue = cues[index]
+    short = _needed_capped(cue, rules, demand) - (cue.end - cue.start)
+    if short > _EPSILON and index > 0:
+        previous = cues[index - 1]
+        earliest = _speech(previous)[0] - rules.max_lead
+        if index > 1:
+            earliest = max(earliest, cues[index - 2].end + rules.min_gap)
+        earliest = min(previous.start, earliest)
+        end = min(previous.end, cue.start - rules.min_gap)
+        give = end - earliest - _needed_capped(previous, rules, demand)
+        own_lead = cue.start - (_speech(cue)[0] - rules.max_lead)
+        take = min(_frames_up(short, rules), _frames_down(min(give, own_lead), rules))
+        if take > 0:
+            cue.start = round(cue.start - take, 3)
+            previous.end = round(min(previous.end, cue.start - rules.min_gap), 3)
+            start = _snap(previous.end - _needed_capped(previous, rules, demand), rules)
+            previous.start = round(max(earliest, min(previous.start, start)), 3)
+            short -= take
+    if short > _EPSILON and index + 1 < len(cues):
+        following = cues[index + 1]
+        latest = _speech(following)[1] + rules.max_linger
+        if index + 2 < len(cues):
+            latest = min(latest, cues[index + 2].start - rules.min_gap)
+        latest = max(following.end, latest)
+        start = max(following.start, cue.end + rules.min_gap)
+        give = latest - start - _needed_capped(following, rules, demand)
+        own_linger = _speech(cue)[1] + rules.max_linger - cue.end
+        take = min(_frames_up(short, rules), _frames_down(min(give, own_linger), rules))
+        if take > 0:
+            cue.end = round(cue.end + take, 3)
+            following.start = round(max(following.start, cue.end + rules.min_gap), 3)
+            end = _snap_up(following.start + _needed_capped(following, rules, demand), rules)
+            following.end = round(min(latest, max(following.end, end)), 3)
+
+
+def _needed_capped(cue: Cue, rules: CueRules, demand: Callable[[Cue], float]) -> float:
+    return min(_needed(cue, rules, demand), rules.max_duration)
+
+
+def _frames_down(seconds: float, rules: CueRules) -> float:
+    return math.floor(seconds * rules.frame_rate + _EPSILON) / rules.frame_rate
+
+
+def _frames_up(seconds: float, rules: CueRules) -> float:
+    return math.ceil(seconds * rules.frame_rate - _EPSILON) / rules.frame_rate
 
 
 def _separate(cues: list[Cue], rules: CueRules) -> list[Cue]:
@@ -528,8 +632,8 @@ def _separate(cues: list[Cue], rules: CueRules) -> list[Cue]:
     return cues
 
 
-def _needed(cue: Cue, rules: CueRules) -> float:
-    return max(rules.min_duration, reading_chars(cue) / rules.reading_speed)
+def _needed(cue: Cue, rules: CueRules, demand: Callable[[Cue], float] = reading_chars) -> float:
+    return max(rules.min_duration, demand(cue) / rules.reading_speed)
 
 
 def _speech(cue: Cue) -> tuple[float, float]:
