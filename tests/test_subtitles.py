@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from pipeline.config import OutputOptions
 from pipeline.sentences import build_sentences
-from pipeline.subtitles import build_tracks, check_cues, rules_for, wrap_lines
+from pipeline.subtitles import build_tracks, check_cues, rules_for, summarise, wrap_lines
 from pipeline.types import Cue, Segment, Sentence, Word
 
 LINE = {"ru": 39, "en": 42}
@@ -237,3 +237,14 @@ def test_the_report_names_cue_and_rule():
     rules = rules_for(OutputOptions(), "ru", None)
     found = {(v.cue, v.rule) for v in check_cues([cue], rules, "ru")}
     assert found == {(1, "line_length"), (1, "min_duration"), (1, "reading_speed")}
+
+
+def test_the_summary_counts_cues_and_rules_per_track():
+    good = Cue(0.0, 2.0, ["Да."], "A", speech_start=0.0, speech_end=0.5)
+    bad = Cue(2.08, 2.2, ["Нет."], "A", speech_start=2.08, speech_end=2.2)
+    rules = rules_for(OutputOptions(), "ru", None)
+    report = check_cues([good, bad], rules, "ru")
+    assert summarise({"ru": [good, bad], "en": []}, report) == (
+        "ru: 1 of 2 cue(s) break a subtitle rule (min_duration 1, reading_speed 1)\n"
+        "en: 0 of 0 cue(s) break a subtitle rule"
+    )
