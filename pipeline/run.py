@@ -13,7 +13,16 @@ from pathlib import Path
 
 from pipeline.asr import recognise
 from pipeline.attribution import attribute_segments
-from pipeline.audio import load_audio
+from pipeline.cache import (
+    ClipAudio,
+    StageCache,
+    diarization_options,
+    load_attribution,
+    load_diarization,
+    load_recognition,
+    load_speech,
+    load_translations,
+)
 from pipeline.config import Config
 from pipeline.diarize import DiarizationResult, diarize
 from pipeline.models import Models
@@ -21,7 +30,7 @@ from pipeline.sentences import build_sentences
 from pipeline.subtitles import build_tracks
 from pipeline.timing import StageClock
 from pipeline.translate import TARGET, translate_sentences
-from pipeline.types import ModelInfo, SpeechRegion, Transcript
+from pipeline.types import ModelInfo, Segment, Sentence, SpeechRegion, Transcript
 from pipeline.vad import detect_speech, group_regions
 from pipeline.writers import write_outputs
 
@@ -47,37 +56,60 @@ def process_clip(
     models: Models,
     progress: bool = True,
     clock: StageClock | None = None,
+    cache: StageCache | None = None,
 ) -> Transcript:
-    """Run every stage on `clip` and return the transcript; writes nothing."""
+    """Run every stage on `clip` and return the transcript; writes nothing.
+
+    With a `cache` (see `pipeline.cache`), a stage whose input, options and model are
+    unchanged is read back instead of run, and audio is decoded only if a stage runs.
+    """
     clock = clock or StageClock()
-    with clock.stage("extract"):
-        audio = load_audio(clip, config.audio)
+    cache = cache or StageCache(None)
+    audio = ClipAudio(clip, config.audio, cache, clock)
     source = audio.source
     log.info(
         "audio: %.1f s, %s stream %d, starts at %+.3f s on the clip's timeline",
-        audio.duration,
+        source.duration,
         source.audio_codec,
         source.audio_stream_index,
         source.audio_offset,
     )
 
-    with clock.stage("vad"):
-        regions = detect_speech(audio.samples, models.vad, config.vad)
-        windows = group_regions(regions, config.vad)
+    (regions, windows), vad_key = cache.run(
+        "vad",
+        {"audio": audio.key, "vad": config.vad, "model": models.vad_info},
+        lambda: _find_speech(audio.samples, config, models),
+        load_speech,
+        clock,
+    )
     log.info(
         "speech: %.1f s in %d stretch(es)", sum(r.end - r.start for r in regions), len(regions)
     )
 
-    speakers = DiarizationResult([], [], [])
+    speakers, diarize_key = DiarizationResult([], [], []), None
     if config.diarization.enabled:
-        with clock.stage("diarize"):
-            speakers = _diarize(audio.samples, source.audio_offset, config, models)
+        speakers, diarize_key = cache.run(
+            "diarize",
+            {
+                "audio": audio.key,
+                "diarization": diarization_options(config.diarization),
+                "models": models.diarization.infos,
+            },
+            lambda: _diarize(audio.samples, source.audio_offset, config, models),
+            load_diarization,
+            clock,
+        )
         log.info("speakers: %d found", len(speakers.speakers))
 
-    with clock.stage("asr"):
-        recognition = recognise(
+    recognition, asr_key = cache.run(
+        "asr",
+        {"vad": vad_key, "asr": config.asr, "model": models.whisper.info},
+        lambda: recognise(
             audio.samples, windows, models.whisper, config.asr, source.audio_offset, progress
-        )
+        ),
+        load_recognition,
+        clock,
+    )
     log.info(
         "recognised: %d segment(s), %d word(s) with %s",
         len(recognition.segments),
@@ -85,24 +117,40 @@ def process_clip(
         models.whisper.info.name,
     )
 
-    segments = recognition.segments
-    if config.diarization.enabled:
-        with clock.stage("attribute"):
-            options = config.diarization
-            segments = attribute_segments(
-                segments, speakers.exclusive_turns, options.min_turn_words, options.keep_share
-            )
-
+    options = config.diarization
+    (segments, sentences), sentences_key = cache.run(
+        "attribute",
+        {
+            "asr": asr_key,
+            "diarize": diarize_key,
+            "options": [options.min_turn_words, options.keep_share] if options.enabled else None,
+        },
+        lambda: _attribute(recognition.segments, speakers, config),
+        load_attribution,
+        clock,
+    )
     words = [word for segment in segments for word in segment.words]
-    sentences = build_sentences(segments)
     translator = models.translator
     if translator is not None:
         log.info("translation: %s", translator.info.name)
-        with clock.stage("translate"):
-            translate_sentences(sentences, translator, audio.samples, source.audio_offset)
+        texts, _ = cache.run(
+            "translate",
+            {"sentences": sentences_key, "translate": config.translate, "model": translator.info},
+            lambda: [
+                s.translation or ""
+                for s in translate_sentences(
+                    sentences, translator, audio.samples, source.audio_offset
+                )
+            ],
+            load_translations,
+            clock,
+        )
+        for sentence, text in zip(sentences, texts, strict=True):
+            sentence.translation = text
 
-    names = config.diarization.names
-    speaker_names = {label: names.get(label, label) for label in speakers.speakers}
+    speaker_names = {
+        label: config.diarization.names.get(label, label) for label in speakers.speakers
+    }
     with clock.stage("cues"):
         cues, violations = build_tracks(
             words,
@@ -138,6 +186,25 @@ def process_clip(
     )
 
 
+def _find_speech(
+    samples, config: Config, models: Models
+) -> tuple[list[SpeechRegion], list[SpeechRegion]]:
+    regions = detect_speech(samples, models.vad, config.vad)
+    return regions, group_regions(regions, config.vad)
+
+
+def _attribute(
+    segments: list[Segment], speakers: DiarizationResult, config: Config
+) -> tuple[list[Segment], list[Sentence]]:
+    """Each word to its speaker (when diarizing), then whole sentences from the words."""
+    options = config.diarization
+    if options.enabled:
+        segments = attribute_segments(
+            segments, speakers.exclusive_turns, options.min_turn_words, options.keep_share
+        )
+    return segments, build_sentences(segments)
+
+
 def _diarize(samples, offset: float, config: Config, models: Models) -> DiarizationResult:
     options = config.diarization
     return diarize(
@@ -160,10 +227,16 @@ def _model_record(config: Config, models: Models) -> list[ModelInfo]:
 
 
 def transcribe_clip(
-    clip: Path, out_dir: Path, config: Config, models: Models, progress: bool = True
+    clip: Path,
+    out_dir: Path,
+    config: Config,
+    models: Models,
+    progress: bool = True,
+    cache: StageCache | None = None,
+    clock: StageClock | None = None,
 ) -> tuple[Transcript, list[Path]]:
     """Process `clip` and write its output files into `out_dir`."""
-    transcript = process_clip(clip, config, models, progress)
+    transcript = process_clip(clip, config, models, progress, clock, cache)
     formats = config.output.formats
     if not config.diarization.enabled:
         formats = [fmt for fmt in formats if fmt != "rttm"]
