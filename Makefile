@@ -1,6 +1,7 @@
 # Everything a new machine needs is done by `make setup`; the other targets depend on it.
 #   make transcribe                      the bundled sample clip -> out/
 #   make transcribe CLIP=clip.mp4 OUT=dir
+#   make batch DIR=clips [OUT=dir]       every clip under a folder (ARGS="--workers 2")
 #   make test                            lint + the test suite
 #   make bench                           speed and memory of each stage
 #   make models [WHISPER_SIZES="small"]  with internet: Argos ru->en, larger Whisper models
@@ -20,7 +21,7 @@ TORCH := torch==2.13.0
 WHISPER := openai-whisper==20250625
 STAMP := $(VENV)/.installed
 
-.PHONY: setup system-packages models-offline models transcribe test lint bench clean
+.PHONY: setup system-packages models-offline models transcribe batch test lint bench clean
 
 setup: system-packages $(STAMP) models-offline
 
@@ -55,6 +56,11 @@ models: setup
 transcribe: setup
 	$(PY) -m pipeline transcribe "$(CLIP)" --out "$(OUT)" $(ARGS)
 
+# OUT only when given: batch's own default is DIR-subtitles beside DIR.
+batch: setup
+	@[ -n "$(DIR)" ] || { echo "error: name a folder of clips: make batch DIR=dir"; exit 1; }
+	$(PY) -m pipeline batch "$(DIR)" $(if $(filter command line,$(origin OUT)),--out "$(OUT)") $(ARGS)
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check pipeline tests samples
 	$(VENV)/bin/ruff format --check pipeline tests samples
@@ -62,8 +68,10 @@ lint: $(STAMP)
 test: setup lint
 	$(PY) -m pytest -q
 
+# Per-stage speed and memory, then batch throughput with 1 and 2 workers.
 bench: setup
 	$(PY) -m pipeline.bench
+	$(PY) -m pipeline.batch_bench
 
 clean:
 	rm -rf $(OUT) .pytest_cache .ruff_cache

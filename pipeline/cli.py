@@ -44,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True)
     _add_transcribe(commands)
+    _add_batch(commands)
     show = commands.add_parser("config", help="print the default configuration as commented YAML")
     show.set_defaults(handler=_run_config)
     schema = commands.add_parser("schema", help="print the JSON Schema of <clip>.json")
@@ -145,6 +146,73 @@ def _run_transcribe(args: argparse.Namespace) -> int:
     for path in paths:
         log.info("wrote %s", path)
     return 0
+
+
+def _add_batch(commands: Any) -> None:
+    sub = commands.add_parser(
+        "batch",
+        help="transcribe every clip under a folder (resumable; manifest of every file)",
+        description="Transcribe every media file under DIR (found by probing, recursively) "
+        "into OUT, mirroring DIR's folders. Finished clips are skipped, stages already "
+        "computed are read from OUT/.cache, and a file that fails is recorded in "
+        "OUT/manifest.csv and .json while the batch goes on. Exit status 1 if any clip failed.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=_options_epilog(),
+    )
+    sub.add_argument("folder", type=Path, metavar="DIR", help="folder of clips (recursive)")
+    sub.add_argument(
+        "-o", "--out", type=Path, help="output folder (default: DIR-subtitles beside DIR)"
+    )
+    sub.add_argument(
+        "-w",
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes, each with its own models (~1.5 GB) and runtime.threads torch "
+        "threads (default: 1, right for 2 cores)",
+    )
+    sub.add_argument(
+        "--scheduler",
+        metavar="tcp://HOST:PORT",
+        help="run the clips on this Dask scheduler's workers (DIR and OUT on a shared path)",
+    )
+    sub.add_argument("--no-cache", action="store_true", help="do not read or write the stage cache")
+    sub.add_argument(
+        "--force", action="store_true", help="redo finished clips (the stage cache still applies)"
+    )
+    sub.add_argument("-c", "--config", type=Path, help="YAML file of options (see below)")
+    sub.add_argument("--model", help="Whisper model: size name or .pt path (asr.model)")
+    sub.add_argument("--language", help="spoken language code, or auto (asr.language)")
+    sub.add_argument("--threads", type=int, help="torch threads per worker (runtime.threads)")
+    sub.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set any option below, e.g. --set translate.engine=none (repeatable)",
+    )
+    sub.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress bars: one line per clip"
+    )
+    sub.set_defaults(handler=_run_batch)
+
+
+def _run_batch(args: argparse.Namespace) -> int:
+    from pipeline.batch import BatchOptions, run_batch
+
+    config = config_from_args(args)
+    options = BatchOptions(
+        folder=args.folder,
+        out=args.out,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        cache=not args.no_cache,
+        force=args.force,
+        quiet=args.quiet,
+    )
+    report = run_batch(options, config)
+    print(report.summary(), file=sys.stderr)
+    return report.exit_code
 
 
 def _run_config(args: argparse.Namespace) -> int:
