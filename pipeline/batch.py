@@ -429,14 +429,10 @@ _MODELS_LOCK = threading.Lock()
 def prepare_process(config: Config) -> None:
     """Settings for a process that runs many clips with the same models (before any clip).
 
-    Whisper's word timing uses numba, whose OpenMP start-up raises the process's
-    OpenMP threads to one per core: torch then ran every later stage with 2 threads
-    on 2 busy cores, and Silero VAD on the next clip took 16 s of CPU instead of
-    0.3 s for 10 s of audio (diarization: 56 s instead of 3 s). NUMBA_NUM_THREADS
-    is read when numba is imported, so it is set here first; `_one_clip_threads`
-    resets torch before each clip in case numba was imported before.
+    Whisper's numba must not raise torch's threads (see `pipeline/__init__.py`,
+    which sets NUMBA_NUM_THREADS); `_one_clip_threads` also resets torch before
+    each clip in case numba was imported with other settings.
     """
-    os.environ.setdefault("NUMBA_NUM_THREADS", str(config.runtime.threads))
     import torch
 
     from pipeline.cli import _quiet_libraries
@@ -576,7 +572,6 @@ def _run_pool(
     import multiprocessing
 
     _check_models(config, None)  # fail before starting workers if a model is missing
-    os.environ.setdefault("NUMBA_NUM_THREADS", str(config.runtime.threads))  # see prepare_process
     context = multiprocessing.get_context("spawn")
     messages = context.Queue()
     listener = threading.Thread(target=_relay, args=(messages, progress), daemon=True)
