@@ -27,6 +27,7 @@ import functools
 import hashlib
 import json
 import logging
+import threading
 from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -180,6 +181,7 @@ class ClipAudio:
         self.clock = clock
         self._audio: Audio | None = None
         self._source: SourceInfo | None = None
+        self._decoding = threading.Lock()
         self.key = ""
         if cache.enabled and self.clip.is_file():
             parts = {"input": file_sha256(self.clip), "audio": options}
@@ -199,6 +201,10 @@ class ClipAudio:
         return self._decode().samples
 
     def _decode(self) -> Audio:
+        with self._decoding:  # stages on two threads may both need the samples first
+            return self._decode_once()
+
+    def _decode_once(self) -> Audio:
         if self._audio is None:
             with self.clock.stage("extract"):
                 self._audio = load_audio(self.clip, self.options)

@@ -263,6 +263,12 @@ class RuntimeOptions(Section):
         ge=1,
         description="Torch threads. On 2 shared cores 1 thread was steadier than 2.",
     )
+    parallel: bool = Field(
+        True,
+        description="Diarize on a second thread while Whisper recognises (each with `threads` "
+        "torch threads). Turn off when every core is already busy, e.g. batch --workers 2 on "
+        "2 cores.",
+    )
     device: str = Field("cpu", description="Torch device: cpu, cuda, cuda:1, ...")
     cache_dir: str | None = Field(
         None,

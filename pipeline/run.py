@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import logging
 import subprocess
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import TypeVar
 
 from pipeline.asr import recognise
 from pipeline.attribution import attribute_segments
@@ -35,6 +38,7 @@ from pipeline.vad import detect_speech, group_regions
 from pipeline.writers import write_outputs
 
 log = logging.getLogger("pipeline")
+T = TypeVar("T")
 
 NO_SPEECH = "no speech found"
 _PACKAGES = [
@@ -86,30 +90,37 @@ def process_clip(
         "speech: %.1f s in %d stretch(es)", sum(r.end - r.start for r in regions), len(regions)
     )
 
-    speakers, diarize_key = DiarizationResult([], [], []), None
-    if config.diarization.enabled:
-        speakers, diarize_key = cache.run(
-            "diarize",
-            {
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="diarize") as background:
+        diarization = _later((DiarizationResult([], [], []), None))
+        if config.diarization.enabled:
+            parts = {
                 "audio": audio.key,
                 "diarization": diarization_options(config.diarization),
                 "models": models.diarization.infos,
-            },
-            lambda: _diarize(audio.samples, source.audio_offset, config, models),
-            load_diarization,
+            }
+            diarization = _alongside(
+                background,
+                config.runtime.parallel,
+                lambda: cache.run(
+                    "diarize",
+                    parts,
+                    lambda: _diarize(audio.samples, source.audio_offset, config, models),
+                    load_diarization,
+                    clock,
+                ),
+            )
+        recognition, asr_key = cache.run(
+            "asr",
+            {"vad": vad_key, "asr": config.asr, "model": models.whisper.info},
+            lambda: recognise(
+                audio.samples, windows, models.whisper, config.asr, source.audio_offset, progress
+            ),
+            load_recognition,
             clock,
         )
+        speakers, diarize_key = diarization()
+    if config.diarization.enabled:
         log.info("speakers: %d found", len(speakers.speakers))
-
-    recognition, asr_key = cache.run(
-        "asr",
-        {"vad": vad_key, "asr": config.asr, "model": models.whisper.info},
-        lambda: recognise(
-            audio.samples, windows, models.whisper, config.asr, source.audio_offset, progress
-        ),
-        load_recognition,
-        clock,
-    )
     log.info(
         "recognised: %d segment(s), %d word(s) with %s",
         len(recognition.segments),
@@ -184,6 +195,21 @@ def process_clip(
         notes=notes,
         violations=violations,
     )
+
+
+def _alongside(pool: ThreadPoolExecutor, parallel: bool, job: Callable[[], T]) -> Callable[[], T]:
+    """Start `job` on `pool` (or run it now when not `parallel`); call the result to get it.
+
+    Diarization and recognition need only the audio, and each runs torch on one
+    thread, so on two cores they take the time of the longer instead of the sum.
+    """
+    if parallel:
+        return pool.submit(job).result
+    return _later(job())
+
+
+def _later(value: T) -> Callable[[], T]:
+    return lambda: value
 
 
 def _find_speech(
