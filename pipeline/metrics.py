@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
+from pipeline.errors import PipelineError
 from pipeline.types import SpeakerTurn, Word
 
 
@@ -65,3 +70,322 @@ def word_attribution_accuracy(
         scored += 1
         right += mapping.get(word.speaker or "") in truth
     return right / scored if scored else 0.0
+
+
+# --- Evaluation measures (`python -m pipeline eval`) ---------------------------------------------
+
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+
+
+def normalise_text(text: str, numbers: bool = False, language: str = "ru") -> str:
+    """Lowercase, ё as е, punctuation and symbols removed, single spaces.
+
+    With `numbers`, digits are first spelled out in `language` (48 -> сорок восемь), so
+    that "48" and "сорок восемь" compare equal; apply it to both sides.
+    """
+    text = text.lower().replace("ё", "е")
+    if numbers:
+        text = _NUMBER.sub(lambda match: " " + _spell_number(match.group(), language) + " ", text)
+    kept = (" " if unicodedata.category(ch)[0] in "PS" else ch for ch in text)
+    return " ".join("".join(kept).split())
+
+
+def _spell_number(digits: str, language: str) -> str:
+    from num2words import num2words
+
+    decimal = "." in digits or "," in digits
+    value = float(digits.replace(",", ".")) if decimal else int(digits)
+    try:
+        return num2words(value, lang=language).replace("ё", "е")
+    except NotImplementedError:  # a language num2words does not know: keep the digits
+        return digits
+
+
+@dataclass
+class ErrorCounts:
+    """Edit operations between reference and hypothesis (words or characters)."""
+
+    substitutions: int = 0
+    deletions: int = 0
+    insertions: int = 0
+    hits: int = 0
+
+    @property
+    def reference_length(self) -> int:
+        return self.substitutions + self.deletions + self.hits
+
+    @property
+    def rate(self) -> float | None:
+        errors = self.substitutions + self.deletions + self.insertions
+        return errors / self.reference_length if self.reference_length else None
+
+    def __add__(self, other: ErrorCounts) -> ErrorCounts:
+        return ErrorCounts(
+            self.substitutions + other.substitutions,
+            self.deletions + other.deletions,
+            self.insertions + other.insertions,
+            self.hits + other.hits,
+        )
+
+    def to_dict(self) -> dict[str, float | int | None]:
+        return {**asdict(self), "rate": self.rate}
+
+
+@dataclass
+class TextErrors:
+    """WER and CER counts of one transcript against its reference."""
+
+    words: ErrorCounts
+    characters: ErrorCounts
+
+    def __add__(self, other: TextErrors) -> TextErrors:
+        return TextErrors(self.words + other.words, self.characters + other.characters)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "wer": self.words.rate,
+            "cer": self.characters.rate,
+            "words": self.words.to_dict(),
+            "characters": self.characters.to_dict(),
+        }
+
+
+def text_errors(
+    reference: str, hypothesis: str, numbers: bool = False, language: str = "ru"
+) -> TextErrors | None:
+    """Word and character errors after `normalise_text`; None for an empty reference."""
+    import jiwer
+
+    reference = normalise_text(reference, numbers, language)
+    hypothesis = normalise_text(hypothesis, numbers, language)
+    if not reference:
+        return None
+    words = jiwer.process_words(reference, hypothesis)
+    chars = jiwer.process_characters(reference, hypothesis)
+    return TextErrors(
+        ErrorCounts(words.substitutions, words.deletions, words.insertions, words.hits),
+        ErrorCounts(chars.substitutions, chars.deletions, chars.insertions, chars.hits),
+    )
+
+
+@dataclass
+class DiarizationErrors:
+    """Seconds of each DER component; `rate` is their sum over the reference speech."""
+
+    false_alarm: float = 0.0
+    missed: float = 0.0
+    confusion: float = 0.0
+    total: float = 0.0  # reference speech, seconds
+
+    @property
+    def rate(self) -> float | None:
+        errors = self.false_alarm + self.missed + self.confusion
+        return errors / self.total if self.total else None
+
+    def __add__(self, other: DiarizationErrors) -> DiarizationErrors:
+        return DiarizationErrors(
+            self.false_alarm + other.false_alarm,
+            self.missed + other.missed,
+            self.confusion + other.confusion,
+            self.total + other.total,
+        )
+
+    def to_dict(self) -> dict[str, float | None]:
+        return {**{k: round(v, 3) for k, v in asdict(self).items()}, "rate": self.rate}
+
+
+def diarization_errors(
+    reference: list[SpeakerTurn],
+    hypothesis: list[SpeakerTurn],
+    collar: float = 0.0,
+    uem: list[tuple[float, float]] | None = None,
+) -> DiarizationErrors:
+    """DER components, scored inside `uem`; `collar` is the total width (0.5 = ±0.25 s)."""
+    from pyannote.core import Segment, Timeline
+    from pyannote.metrics.diarization import DiarizationErrorRate
+
+    metric = DiarizationErrorRate(collar=collar, skip_overlap=False)
+    timeline = Timeline([Segment(start, end) for start, end in uem]) if uem else None
+    parts = metric(annotation(reference), annotation(hypothesis), uem=timeline, detailed=True)
+    return DiarizationErrors(
+        false_alarm=float(parts["false alarm"]),
+        missed=float(parts["missed detection"]),
+        confusion=float(parts["confusion"]),
+        total=float(parts["total"]),
+    )
+
+
+@dataclass
+class AttributionErrors:
+    """Words inside reference speech, and how many of them went to the wrong speaker."""
+
+    scored: int = 0
+    wrong: int = 0
+
+    @property
+    def rate(self) -> float | None:
+        return self.wrong / self.scored if self.scored else None
+
+    def __add__(self, other: AttributionErrors) -> AttributionErrors:
+        return AttributionErrors(self.scored + other.scored, self.wrong + other.wrong)
+
+    def to_dict(self) -> dict[str, float | int | None]:
+        return {**asdict(self), "rate": self.rate}
+
+
+def wrong_speaker_words(
+    words: list[Word], reference: list[SpeakerTurn], hypothesis: list[SpeakerTurn]
+) -> AttributionErrors:
+    """Words whose speaker, mapped to the reference labels, is not the one talking most.
+
+    Hypothesis labels are mapped one-to-one onto reference labels (the mapping of least
+    confusion); a label left unmapped, or a word without a speaker, counts as wrong.
+    Words that overlap no reference speech are not scored here (see `words_outside_speech`).
+    """
+    mapping = speaker_mapping(reference, hypothesis)
+    result = AttributionErrors()
+    for word in words:
+        truth = main_speaker(reference, word.start, word.end)
+        if truth is None:
+            continue
+        result.scored += 1
+        result.wrong += mapping.get(word.speaker or "") != truth
+    return result
+
+
+def main_speaker(turns: list[SpeakerTurn], start: float, end: float) -> str | None:
+    """The speaker who talks longest within [start, end] (at its midpoint for a zero span)."""
+    if end <= start:
+        middle = (start + end) / 2
+        inside = [t.speaker for t in turns if t.start <= middle <= t.end]
+        return inside[0] if inside else None
+    talk: dict[str, float] = {}
+    for turn in turns:
+        overlap = min(end, turn.end) - max(start, turn.start)
+        if overlap > 0:
+            talk[turn.speaker] = talk.get(turn.speaker, 0.0) + overlap
+    return max(talk, key=talk.__getitem__) if talk else None
+
+
+def words_outside_speech(
+    words: list[Word],
+    reference: list[SpeakerTurn],
+    uem: list[tuple[float, float]] | None = None,
+    tolerance: float = 0.25,
+) -> list[Word]:
+    """Hallucinated words: their midpoint is inside the UEM but more than `tolerance`
+    seconds from every reference turn (word times from Whisper are that loose)."""
+    found = []
+    for word in words:
+        middle = (word.start + word.end) / 2
+        if uem and not any(start <= middle <= end for start, end in uem):
+            continue
+        if not any(t.start - tolerance <= middle <= t.end + tolerance for t in reference):
+            found.append(word)
+    return found
+
+
+def spans_outside_speech(
+    spans: list[tuple[float, float]],
+    reference: list[SpeakerTurn],
+    uem: list[tuple[float, float]] | None = None,
+) -> int:
+    """How many spans (cues) overlap no reference turn at all, counted inside the UEM."""
+    count = 0
+    for start, end in spans:
+        if uem and not any(min(end, e) > max(start, s) for s, e in uem):
+            continue
+        count += not any(min(end, t.end) > max(start, t.start) for t in reference)
+    return count
+
+
+@dataclass
+class TranslationRow:
+    """One reference unit (a turn, or a whole file) and the English aligned to it."""
+
+    reference: str
+    hypothesis: str
+
+
+def align_translations(
+    rows: list[tuple[float, float, str]], sentences: list[tuple[float, float, str]]
+) -> list[TranslationRow]:
+    """Give each hypothesis sentence to the reference row it overlaps most in time
+    (else the nearest one, so that extra text still costs precision), then join
+    each row's sentences in time order."""
+    assigned: list[list[tuple[float, str]]] = [[] for _ in rows]
+    for start, end, text in sentences:
+        if not rows or not text.strip():
+            continue
+        overlaps = [min(end, r_end) - max(start, r_start) for r_start, r_end, _ in rows]
+        best = max(range(len(rows)), key=overlaps.__getitem__)
+        if overlaps[best] <= 0:
+            middle = (start + end) / 2
+            best = min(range(len(rows)), key=lambda i: abs((rows[i][0] + rows[i][1]) / 2 - middle))
+        assigned[best].append((start, text.strip()))
+    return [
+        TranslationRow(reference, " ".join(text for _, text in sorted(found)))
+        for (_, _, reference), found in zip(rows, assigned, strict=True)
+    ]
+
+
+@dataclass
+class TranslationScores:
+    bleu: float
+    chrf: float
+    rows: int
+
+
+def translation_scores(rows: list[TranslationRow]) -> TranslationScores | None:
+    """Corpus-level BLEU and chrF (sacrebleu defaults, 0-100) over the aligned rows."""
+    import sacrebleu
+
+    if not rows:
+        return None
+    hypotheses = [row.hypothesis for row in rows]
+    references = [[row.reference for row in rows]]
+    return TranslationScores(
+        bleu=round(sacrebleu.corpus_bleu(hypotheses, references).score, 2),
+        chrf=round(sacrebleu.corpus_chrf(hypotheses, references).score, 2),
+        rows=len(rows),
+    )
+
+
+def read_rttm_by_uri(path: Path) -> dict[str, list[SpeakerTurn]]:
+    """RTTM speaker turns grouped by file id (uri); a malformed line is an error."""
+    turns: dict[str, list[SpeakerTurn]] = {}
+    for number, fields in _records(path):
+        if fields[0] != "SPEAKER":
+            continue
+        if len(fields) < 8:
+            raise PipelineError(str(path), f"line {number}: expected 10 RTTM fields")
+        start, duration = _number(path, number, fields[3]), _number(path, number, fields[4])
+        turns.setdefault(fields[1], []).append(SpeakerTurn(start, start + duration, fields[7]))
+    return turns
+
+
+def read_uem_by_uri(path: Path) -> dict[str, list[tuple[float, float]]]:
+    """UEM lines `uri channel start end`: the scored stretches of each file."""
+    spans: dict[str, list[tuple[float, float]]] = {}
+    for number, fields in _records(path):
+        if len(fields) != 4:
+            raise PipelineError(str(path), f"line {number}: expected `uri channel start end`")
+        start, end = _number(path, number, fields[2]), _number(path, number, fields[3])
+        spans.setdefault(fields[0], []).append((start, end))
+    return spans
+
+
+def _records(path: Path) -> list[tuple[int, list[str]]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PipelineError(str(path), f"cannot read: {exc}") from None
+    lines = enumerate(text.splitlines(), start=1)
+    return [(n, line.split()) for n, line in lines if line.strip() and not line.startswith("#")]
+
+
+def _number(path: Path, line: int, text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise PipelineError(str(path), f"line {line}: {text!r} is not a number") from None
