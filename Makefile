@@ -3,6 +3,7 @@
 #   make transcribe CLIP=clip.mp4 OUT=dir
 #   make batch DIR=clips [OUT=dir]       every clip under a folder (ARGS="--workers 2")
 #   make test                            lint + the test suite
+#   make eval DATA=dir [OUT=dir]         score the pipeline on a labelled dataset
 #   make bench                           speed and memory of each stage
 #   make models [WHISPER_SIZES="small"]  with internet: Argos ru->en, larger Whisper models
 
@@ -21,7 +22,7 @@ TORCH := torch==2.13.0
 WHISPER := openai-whisper==20250625
 STAMP := $(VENV)/.installed
 
-.PHONY: setup system-packages models-offline models transcribe batch test lint bench clean
+.PHONY: setup system-packages models-offline models transcribe batch eval test lint bench clean
 
 setup: system-packages $(STAMP) models-offline
 
@@ -60,6 +61,11 @@ transcribe: setup
 batch: setup
 	@[ -n "$(DIR)" ] || { echo "error: name a folder of clips: make batch DIR=dir"; exit 1; }
 	$(PY) -m pipeline batch "$(DIR)" $(if $(filter command line,$(origin OUT)),--out "$(OUT)") $(ARGS)
+
+# OUT only when given: eval's own default is out/eval/<dataset name>.
+eval: setup
+	@[ -n "$(DATA)" ] || { echo "error: name a dataset folder: make eval DATA=dir"; exit 1; }
+	$(PY) -m pipeline eval "$(DATA)" $(if $(filter command line,$(origin OUT)),--out "$(OUT)") $(ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check pipeline tests samples

@@ -19,6 +19,7 @@ from pipeline.config import (
     render_default_yaml,
 )
 from pipeline.errors import PipelineError
+from pipeline.evaluate import add_eval_command
 
 log = logging.getLogger("pipeline")
 
@@ -45,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     _add_transcribe(commands)
     _add_batch(commands)
+    add_eval_command(commands)
     show = commands.add_parser("config", help="print the default configuration as commented YAML")
     show.set_defaults(handler=_run_config)
     schema = commands.add_parser("schema", help="print the JSON Schema of <clip>.json")
