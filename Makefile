@@ -76,7 +76,7 @@ test: setup lint
 
 # Per-stage speed and memory, then batch throughput with 1 and 2 workers.
 bench: setup
-	$(PY) -m pipeline.bench
+	$(PY) -m pipeline.bench $(ARGS)
 	$(PY) -m pipeline.batch_bench
 
 clean:

@@ -1,11 +1,13 @@
-"""`make bench`: real-time factor and peak memory of each stage.
+"""`make bench`: the one place for speed. Real-time factor and peak memory of each stage.
 
-Runs the pipeline on the bundled sample and on a long recording made from the
-asterisk prompts (real Russian speech), and the plain `whisper` command-line
-tool on the same files with the same weights (its defaults: beam 5), so that
-the pipeline's time can be read as a ratio to it.
+Runs the whole pipeline on the bundled sample and on recordings of growing length made from
+the asterisk prompts (real Russian speech; 1, 10 and 30 minutes by default), so that the
+growth of each stage's cost with length can be read off, and the plain `whisper`
+command-line tool on the short inputs with the same weights (its defaults: beam 5), so that
+the pipeline's time can be read as a ratio to it. Writes bench.json, bench.md and bench.png
+(seconds and peak memory of each stage against audio length) after every input.
 
-    python -m pipeline.bench [--long-minutes 10] [--no-baseline] [--out bench-results]
+    python -m pipeline.bench [--lengths 1 10 30] [--baseline-max-minutes 1] [--out bench-results]
 """
 
 from __future__ import annotations
@@ -14,10 +16,8 @@ import argparse
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
-import tempfile
 import time
 import warnings
 from datetime import UTC, datetime
@@ -27,8 +27,10 @@ from typing import Any
 import torch
 
 from pipeline.audio import load_audio
-from pipeline.config import Config
-from pipeline.models import Models, locate_whisper
+from pipeline.baseline import DESCRIPTION, run_whisper_cli
+from pipeline.config import Config, load_config, parse_override
+from pipeline.errors import PipelineError
+from pipeline.models import Models
 from pipeline.run import process_clip
 from pipeline.timing import StageClock, current_rss_mb
 from pipeline.writers import atomic_write_text
@@ -101,107 +103,77 @@ def bench_pipeline(clip: Path, config: Config, models: Models) -> dict[str, Any]
 
 
 def bench_whisper_cli(clip: Path, config: Config, models: Models) -> dict[str, Any]:
-    where = locate_whisper(config.asr.model, models.cache)
-    model = str(where.path) if where.path else config.asr.model
-    with tempfile.TemporaryDirectory() as out:
-        command = [
-            str(Path(sys.executable).with_name("whisper")),
-            str(clip),
-            "--model",
-            model,
-            "--language",
-            config.asr.language,
-            "--device",
-            "cpu",
-            "--fp16",
-            "False",
-            "--threads",
-            str(config.runtime.threads),
-            "--output_dir",
-            out,
-            "--output_format",
-            "srt",
-            "--verbose",
-            "False",
-        ]
-        started = time.perf_counter()
-        subprocess.run(command, check=True, capture_output=True)
-        seconds = time.perf_counter() - started
-    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return {
-        "command": "whisper (openai-whisper CLI, defaults: beam 5)",
-        "seconds": round(seconds, 2),
-        "peak_rss_mb": round(peak_kb / 1024, 1),
-    }
+    run = run_whisper_cli(clip, config, models.cache)
+    return {"command": DESCRIPTION, "seconds": run.seconds, "peak_rss_mb": run.peak_rss_mb}
 
 
-def bench_diarization(minutes: list[float], models: Models, folder: Path) -> dict[str, Any]:
-    """Diarization alone on growing inputs: how its time and memory grow with length."""
-    from pipeline.diarize import diarize
-
-    results = {}
-    for length in minutes:
-        audio = load_audio(long_recording(length, folder))
-        print(f"bench: diarization on {length:g} min ...", file=sys.stderr)
-        clock = StageClock(track_memory=True)
-        with clock.stage("diarize"):
-            found = diarize(models.diarization.pipeline, audio.samples)
-        results[f"{length:g}min"] = {
-            "audio_seconds": round(audio.duration, 1),
-            "seconds": clock.seconds["diarize"],
-            "rtf": round(clock.seconds["diarize"] / audio.duration, 4),
-            "peak_rss_mb": clock.peak_rss_mb["diarize"],
-            "speakers": len(found.speakers),
-        }
-        del audio
-    return results
+def bench_inputs(lengths: list[float], folder: Path, sample: bool) -> dict[str, tuple[Path, float]]:
+    """Name -> (file, minutes or 0 for the sample), shortest first."""
+    inputs = {"sample": (SAMPLE, 0.0)} if sample else {}
+    for minutes in sorted(lengths):
+        inputs[f"prompts_{minutes:g}min"] = (long_recording(minutes, folder), minutes)
+    return inputs
 
 
 def run(
-    long_minutes: float, baseline: bool, out_dir: Path, diarization_minutes: list[float]
+    lengths: list[float],
+    baseline_max_minutes: float,
+    out_dir: Path,
+    sample: bool = True,
+    note: str = "",
+    overrides: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    config = Config()
+    config = load_config(None, overrides)
     torch.set_num_threads(config.runtime.threads)
     models = Models(config)
     clock = StageClock(track_memory=True)
     with clock.stage("load_models"):
-        models.whisper, models.vad, models.diarization  # noqa: B018 - load before timing
+        models.whisper, models.vad, models.diarization, models.translator  # noqa: B018 - load first
     out_dir.mkdir(parents=True, exist_ok=True)
-    inputs = {
-        "sample": SAMPLE,
-        f"prompts_{long_minutes:g}min": long_recording(long_minutes, out_dir),
-    }
     results: dict[str, Any] = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": _machine(),
+        "machine": machine_description(),
         "threads": config.runtime.threads,
+        "note": note,
+        "overrides": overrides or {},
+        "load_average_at_start": _load_average(),
         "model_load_seconds": clock.seconds["load_models"],
         "rss_after_load_mb": round(current_rss_mb(), 1),
         "inputs": {},
     }
-    for name, clip in inputs.items():
+    for name, (clip, minutes) in bench_inputs(lengths, out_dir, sample).items():
         print(f"bench: {name} ({load_audio(clip).duration:.0f} s) ...", file=sys.stderr)
         entry = bench_pipeline(clip, config, models)
-        if baseline:
+        if minutes <= baseline_max_minutes:
             print(f"bench: {name}: plain whisper CLI ...", file=sys.stderr)
             entry["whisper_cli"] = bench_whisper_cli(clip, config, models)
             entry["time_ratio_to_whisper_cli"] = round(
                 entry["total_seconds"] / entry["whisper_cli"]["seconds"], 3
             )
+        entry["load_average_after"] = _load_average()
         results["inputs"][name] = entry
-    if diarization_minutes:
-        results["diarization_by_length"] = bench_diarization(diarization_minutes, models, out_dir)
-    atomic_write_text(out_dir / "bench.json", json.dumps(results, indent=2) + "\n")
-    table = render_table(results)
-    atomic_write_text(out_dir / "bench.md", table)
-    print(table)
+        write_results(results, out_dir)  # after every input: a long run killed halfway keeps some
+    print(render_table(results))
     return results
+
+
+def write_results(results: dict[str, Any], out_dir: Path) -> None:
+    atomic_write_text(out_dir / "bench.json", json.dumps(results, indent=2) + "\n")
+    atomic_write_text(out_dir / "bench.md", render_table(results))
+    plot_growth(results, out_dir / "bench.png")
 
 
 def render_table(results: dict[str, Any]) -> str:
     lines = [
         f"{results['date']}, {results['machine']}, {results['threads']} torch thread(s); "
-        f"models loaded in {results['model_load_seconds']:.1f} s",
+        f"models loaded in {results['model_load_seconds']:.1f} s; "
+        f"load average at start {results['load_average_at_start']}",
+    ]
+    if results.get("overrides"):
+        lines.append(f"Options changed from the defaults: {results['overrides']}")
+    if results.get("note"):
+        lines.append(f"Note: {results['note']}")
+    lines += [
         "",
         "| input | audio s | stage | seconds | RTF | peak RSS MB |",
         "|---|---:|---|---:|---:|---:|",
@@ -232,58 +204,114 @@ def render_table(results: dict[str, Any]) -> str:
                 f"| {name} | | **time vs whisper CLI** | "
                 f"{entry['time_ratio_to_whisper_cli']:.3f} | | |"
             )
-    by_length = results.get("diarization_by_length", {})
-    if by_length:
-        lines += [
-            "",
-            "| diarization input | audio s | seconds | RTF | peak RSS MB |",
-            "|---|---:|---:|---:|---:|",
-        ]
-        for name, entry in by_length.items():
-            lines.append(
-                f"| {name} | {entry['audio_seconds']:.0f} | {entry['seconds']:.1f} | "
-                f"{entry['rtf']:.3f} | {entry['peak_rss_mb']:.0f} |"
-            )
     return "\n".join(lines) + "\n"
 
 
-def _machine() -> str:
+def plot_growth(results: dict[str, Any], path: Path) -> None:
+    """Seconds and peak memory of each stage against audio length (PNG)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    entries = sorted(results["inputs"].values(), key=lambda e: e["audio_seconds"])
+    minutes = [e["audio_seconds"] / 60 for e in entries]
+    stages = list(dict.fromkeys(s for e in entries for s in e["stages"]))
+    figure, (time_axis, memory_axis) = plt.subplots(1, 2, figsize=(12, 4.8))
+    for stage in [*stages, "total"]:
+        seconds = [_stage_value(e, stage, "seconds") for e in entries]
+        memory = [_stage_value(e, stage, "peak_rss_mb") for e in entries]
+        style = {"linewidth": 2.5, "color": "black"} if stage == "total" else {}
+        time_axis.plot(minutes, seconds, marker="o", label=stage, **style)
+        memory_axis.plot(minutes, memory, marker="o", label=stage, **style)
+    time_axis.set(xlabel="audio, minutes", ylabel="wall seconds", title="time per stage")
+    memory_axis.set(xlabel="audio, minutes", ylabel="peak RSS, MB", title="peak memory per stage")
+    for axis in (time_axis, memory_axis):
+        axis.grid(True, alpha=0.3)
+    time_axis.legend(fontsize=8)
+    figure.suptitle(f"{results['date']}, {results['machine']}", fontsize=9)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
+def _stage_value(entry: dict[str, Any], stage: str, key: str) -> float:
+    if stage == "total":
+        return entry["total_seconds"] if key == "seconds" else entry["peak_rss_mb"]
+    return entry["stages"].get(stage, {}).get(key, float("nan"))
+
+
+def machine_description() -> str:
     cores = len(os.sched_getaffinity(0))
+    memory_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3
     return (
-        f"{platform.machine()}, {cores} cores, {platform.python_implementation()} "
-        f"{platform.python_version()}, torch {torch.__version__}"
+        f"{_cpu_model()}, {cores} cores, {memory_gb:.0f} GB, "
+        f"{platform.python_implementation()} {platform.python_version()}, torch {torch.__version__}"
     )
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.machine()
+
+
+def _load_average() -> list[float]:
+    return [round(value, 2) for value in os.getloadavg()]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--long-minutes",
+        "--lengths",
         type=float,
-        default=10.0,
-        help="length of the long input, minutes (default 10)",
+        nargs="*",
+        default=[1.0, 10.0, 30.0],
+        metavar="MINUTES",
+        help="lengths of the prompt recordings, minutes (default 1 10 30)",
     )
     parser.add_argument(
-        "--no-baseline",
-        action="store_true",
-        help="skip the plain whisper CLI (it takes about real time on 2 cores)",
+        "--baseline-max-minutes",
+        type=float,
+        default=1.0,
+        metavar="MINUTES",
+        help="run the plain whisper CLI on the sample and on inputs up to this long "
+        "(default 1: it takes about twice real time on one thread)",
+    )
+    parser.add_argument(
+        "--no-baseline", action="store_true", help="skip the plain whisper CLI everywhere"
+    )
+    parser.add_argument("--no-sample", action="store_true", help="skip the bundled sample")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="bench with a pipeline option changed, e.g. --set asr.beam_size=5 (repeatable)",
+    )
+    parser.add_argument(
+        "--note", default="", help="recorded with the results, e.g. what else ran on the machine"
     )
     parser.add_argument(
         "--out",
         type=Path,
         default=REPO / "bench-results",
-        help="folder for bench.json, bench.md and the long input",
-    )
-    parser.add_argument(
-        "--diarization-minutes",
-        type=float,
-        nargs="*",
-        default=[1, 10, 30],
-        help="lengths for the diarization-only runs (default 1 10 30)",
+        help="folder for bench.json, bench.md, bench.png and the long inputs",
     )
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore", message=r"(?s).*torchcodec")
-    run(args.long_minutes, not args.no_baseline, args.out, args.diarization_minutes)
+    warnings.filterwarnings("ignore", message=".*FP16 is not supported on CPU.*")
+    baseline_max = -1.0 if args.no_baseline else args.baseline_max_minutes
+    try:
+        overrides = dict(parse_override(item) for item in args.set)
+        run(args.lengths, baseline_max, args.out, not args.no_sample, args.note, overrides)
+    except PipelineError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 
