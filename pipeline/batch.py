@@ -439,7 +439,6 @@ def prepare_process(config: Config) -> None:
 
     _quiet_libraries()
     torch.set_num_threads(config.runtime.threads)
-    torch.set_flush_denormal(True)  # tiny values in recurrent states cost time, not accuracy
 
 
 def _one_clip_threads(config: Config) -> None:
