@@ -505,10 +505,12 @@ def run_eval_command(args: argparse.Namespace) -> int:
     overrides = dict(parse_override(item) for item in args.set)
     config = load_config(args.config, overrides)
     load_dataset(args.data)  # a bad dataset fails before any model is loaded
-    _quiet_libraries()
     import torch
 
+    from pipeline.cli import _quiet_libraries
     from pipeline.models import Models
+
+    _quiet_libraries()
 
     torch.set_num_threads(config.runtime.threads)
     models = Models(config)
@@ -535,9 +537,3 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError("must be 1 or more")
     return value
-
-
-def _quiet_libraries() -> None:
-    from pipeline.cli import _quiet_libraries as quiet
-
-    quiet()
