@@ -4,7 +4,7 @@
 #   make batch DIR=clips [OUT=dir]       every clip under a folder (ARGS="--workers 2")
 #   make test                            lint + the test suite
 #   make eval DATA=dir [OUT=dir]         score the pipeline on a labelled dataset
-#   make bench                           speed and memory of each stage
+#   make bench [NOTE="…"]                speed and memory of each stage, batch throughput
 #   make models [WHISPER_SIZES="small"]  with internet: Argos ru->en, larger Whisper models
 
 SHELL := /bin/bash
@@ -15,6 +15,8 @@ PIP := $(PY) -m pip
 CLIP ?= samples/council_sample.mp4
 OUT ?= out
 ARGS ?=
+# Recorded with bench results: what else ran on the machine.
+NOTE ?=
 # Debian packages: ffmpeg for audio, the asterisk prompts are real Russian speech for tests.
 APT_PACKAGES := ffmpeg asterisk-core-sounds-ru-wav asterisk-core-sounds-en
 # torch is pinned everywhere: anything that lets pip choose pulls a multi-GB CUDA build.
@@ -76,8 +78,8 @@ test: setup lint
 
 # Per-stage speed and memory, then batch throughput with 1 and 2 workers.
 bench: setup
-	$(PY) -m pipeline.bench $(ARGS)
-	$(PY) -m pipeline.batch_bench
+	$(PY) -m pipeline.bench --note "$(NOTE)" $(ARGS)
+	$(PY) -m pipeline.batch_bench --note "$(NOTE)"
 
 clean:
 	rm -rf $(OUT) .pytest_cache .ruff_cache

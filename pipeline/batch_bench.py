@@ -109,7 +109,9 @@ def time_batch(folder: Path, out: Path, workers: int, *extra: str) -> dict[str, 
     }
 
 
-def run(clips: int, seconds: float, workers: list[int], work: Path) -> dict[str, Any]:
+def run(
+    clips: int, seconds: float, workers: list[int], work: Path, note: str = ""
+) -> dict[str, Any]:
     from pipeline.bench import machine_description
 
     folder = work / "clips"
@@ -121,8 +123,7 @@ def run(clips: int, seconds: float, workers: list[int], work: Path) -> dict[str,
         "machine": machine_description(),
         "cpus": os.cpu_count(),
         "load_average_before": [round(x, 2) for x in os.getloadavg()],
-        "note": "The machine's 2 cores were shared with other jobs during the run: read the "
-        "load averages; throughput on an idle machine is higher.",
+        "note": note,
         "folder": {"clips": clips, "audio_s": round(audio, 1), "containers": list(CONTAINERS)},
         "runs": {},
     }
@@ -151,8 +152,7 @@ def render_table(results: dict[str, Any]) -> str:
         "",
         f"Machine: {results['machine']}; load average before: {results['load_average_before']}.",
         "",
-        f"_{results['note']}_",
-        "",
+        *([f"Note: {results['note']}", ""] if results["note"] else []),
         "| run | wall time | clips | audio h per hour | mean s per clip | load after |",
         "|---|---|---|---|---|---|",
     ]
@@ -173,10 +173,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="(1 2)")
     parser.add_argument("--out", type=Path, default=REPO / "bench-results")
     parser.add_argument("--work", type=Path, help="working folder (default: a temporary one)")
+    parser.add_argument(
+        "--note", default="", help="recorded with the results, e.g. what else ran on the machine"
+    )
     args = parser.parse_args(argv)
     work = args.work or Path(tempfile.mkdtemp(prefix="batch-bench-"))
     try:
-        results = run(args.clips, args.seconds, args.workers, work)
+        results = run(args.clips, args.seconds, args.workers, work, args.note)
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)
