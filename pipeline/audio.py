@@ -36,8 +36,11 @@ class Audio:
         return len(self.samples) / SAMPLE_RATE
 
 
-def load_audio(path: Path, options: AudioOptions | None = None) -> Audio:
-    """Probe `path`, decode its chosen audio stream, describe what was read."""
+def load_audio(path: Path, options: AudioOptions | None = None, sha256: str | None = None) -> Audio:
+    """Probe `path`, decode its chosen audio stream, describe what was read.
+
+    `sha256`: the file's hash when the caller has it already (large files are read once).
+    """
     options = options or AudioOptions()
     path = _check_local_file(path)
     info = probe(path)
@@ -49,7 +52,7 @@ def load_audio(path: Path, options: AudioOptions | None = None) -> Audio:
     source = SourceInfo(
         path=str(path),
         name=path.name,
-        sha256=file_sha256(path),
+        sha256=sha256 or file_sha256(path),
         size_bytes=path.stat().st_size,
         container=fmt.get("format_name", "unknown"),
         duration=_float(fmt.get("duration")) or len(samples) / SAMPLE_RATE,

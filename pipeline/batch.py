@@ -426,22 +426,9 @@ _MODELS: dict[str, Models] = {}  # a Dask worker's models, by configuration
 _MODELS_LOCK = threading.Lock()
 
 
-def prepare_process(config: Config) -> None:
-    """Settings for a process that runs many clips with the same models (before any clip).
-
-    Whisper's numba must not raise torch's threads (see `pipeline/__init__.py`,
-    which sets NUMBA_NUM_THREADS); `_one_clip_threads` also resets torch before
-    each clip in case numba was imported with other settings.
-    """
-    import torch
-
-    from pipeline.cli import _quiet_libraries
-
-    _quiet_libraries()
-    torch.set_num_threads(config.runtime.threads)
-
-
 def _one_clip_threads(config: Config) -> None:
+    """torch's threads reset before each clip, in case numba was imported with other settings
+    (see `pipeline.models.prepare_process`)."""
     import torch
 
     if torch.get_num_threads() != config.runtime.threads:
@@ -449,7 +436,7 @@ def _one_clip_threads(config: Config) -> None:
 
 
 def _start_worker(config: Config, use_cache: bool, messages: Any, force: bool) -> None:
-    from pipeline.models import Models
+    from pipeline.models import Models, prepare_process
 
     prepare_process(config)
     _WORKER.update(
@@ -475,7 +462,7 @@ def dask_task(task: ClipTask, config: Config, use_cache: bool, force: bool) -> C
     Clips in one process run one at a time (the VAD model keeps state): start
     workers with `--nthreads 1` and as many `--nworkers` as memory allows.
     """
-    from pipeline.models import Models
+    from pipeline.models import Models, prepare_process
 
     key = digest(config.model_dump(mode="json"))
     with _MODELS_LOCK:
@@ -538,7 +525,7 @@ def run_batch(options: BatchOptions, config: Config, models: Models | None = Non
 
 
 def _check_models(config: Config, models: Models | None) -> Models:
-    from pipeline.models import Models
+    from pipeline.models import Models, prepare_process
 
     prepare_process(config)
     models = models or Models(config)

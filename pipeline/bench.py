@@ -26,11 +26,11 @@ from typing import Any
 
 import torch
 
-from pipeline.audio import load_audio
+from pipeline.audio import probe
 from pipeline.baseline import DESCRIPTION, run_whisper_cli
 from pipeline.config import Config, load_config, parse_override
 from pipeline.errors import PipelineError
-from pipeline.models import Models
+from pipeline.models import Models, prepare_process
 from pipeline.run import process_clip
 from pipeline.timing import StageClock, current_rss_mb
 from pipeline.writers import atomic_write_text
@@ -124,11 +124,11 @@ def run(
     overrides: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     config = load_config(None, overrides)
-    torch.set_num_threads(config.runtime.threads)
+    prepare_process(config)
     models = Models(config)
     clock = StageClock(track_memory=True)
     with clock.stage("load_models"):
-        models.whisper, models.vad, models.diarization, models.translator  # noqa: B018 - load first
+        models.load_all()
     out_dir.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -142,7 +142,8 @@ def run(
         "inputs": {},
     }
     for name, (clip, minutes) in bench_inputs(lengths, out_dir, sample).items():
-        print(f"bench: {name} ({load_audio(clip).duration:.0f} s) ...", file=sys.stderr)
+        seconds = float(probe(clip)["format"]["duration"])
+        print(f"bench: {name} ({seconds:.0f} s) ...", file=sys.stderr)
         entry = bench_pipeline(clip, config, models)
         if minutes <= baseline_max_minutes:
             print(f"bench: {name}: plain whisper CLI ...", file=sys.stderr)

@@ -183,9 +183,10 @@ class ClipAudio:
         self._source: SourceInfo | None = None
         self._decoding = threading.Lock()
         self.key = ""
+        self._sha256: str | None = None
         if cache.enabled and self.clip.is_file():
-            parts = {"input": file_sha256(self.clip), "audio": options}
-            self.key = cache.key("extract", parts)
+            self._sha256 = file_sha256(self.clip)
+            self.key = cache.key("extract", {"input": self._sha256, "audio": options})
             self._source = cache.get("extract", self.key, SourceInfo.from_dict)
 
     @property
@@ -207,7 +208,7 @@ class ClipAudio:
     def _decode_once(self) -> Audio:
         if self._audio is None:
             with self.clock.stage("extract"):
-                self._audio = load_audio(self.clip, self.options)
+                self._audio = load_audio(self.clip, self.options, self._sha256)
             self.cache.ran.append("extract")
             if "extract" in self.cache.hits:  # the description was cached, the samples are not
                 self.cache.hits.remove("extract")

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import PipelineError
-from pipeline.metrics import read_rttm_by_uri, read_uem_by_uri
+from pipeline.metrics import read_rttm, read_rttm_by_uri, read_uem_by_uri
 from pipeline.types import SpeakerTurn
 
 MEDIA_SUFFIXES = frozenset(
@@ -94,7 +94,7 @@ def _item_with_own_references(media: Path, folder: Path) -> tuple[EvalItem, set[
     for prefix in _reference_prefixes(media):
         rttm = folder / f"{prefix}.rttm"
         if item.turns is None and rttm.is_file():
-            item.turns = [turn for turns in read_rttm_by_uri(rttm).values() for turn in turns]
+            item.turns = read_rttm(rttm)
             used.add(rttm)
         uem = folder / f"{prefix}.uem"
         if item.uem is None and uem.is_file():

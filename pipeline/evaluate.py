@@ -505,17 +505,12 @@ def run_eval_command(args: argparse.Namespace) -> int:
     overrides = dict(parse_override(item) for item in args.set)
     config = load_config(args.config, overrides)
     load_dataset(args.data)  # a bad dataset fails before any model is loaded
-    import torch
+    from pipeline.models import Models, prepare_process
 
-    from pipeline.cli import _quiet_libraries
-    from pipeline.models import Models
-
-    _quiet_libraries()
-
-    torch.set_num_threads(config.runtime.threads)
+    prepare_process(config)
     models = Models(config)
     models.check()
-    load_models(models, config)
+    models.load_all()  # no file's time includes loading a model
     out_dir = args.out or Path("out") / "eval" / args.data.resolve().name
     report = evaluate_dataset(
         args.data, config, models, out_dir, not args.no_baseline, args.limit, overrides
@@ -523,13 +518,6 @@ def run_eval_command(args: argparse.Namespace) -> int:
     print(render_markdown(report), end="")
     log.info("wrote %s and %s", out_dir / "eval.json", out_dir / "eval.md")
     return 1 if report.overall.failed else 0
-
-
-def load_models(models: Models, config: Config) -> None:
-    """Load every model now, so that no file's time includes loading one."""
-    models.whisper, models.vad, models.translator  # noqa: B018 - loaded on first use
-    if config.diarization.enabled:
-        models.diarization  # noqa: B018
 
 
 def _positive(text: str) -> int:

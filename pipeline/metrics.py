@@ -23,28 +23,8 @@ def annotation(turns: list[SpeakerTurn], uri: str = "clip"):
 
 
 def read_rttm(path: Path) -> list[SpeakerTurn]:
-    turns = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        fields = line.split()
-        if len(fields) >= 8 and fields[0] == "SPEAKER":
-            start, duration = float(fields[3]), float(fields[4])
-            turns.append(SpeakerTurn(start, start + duration, fields[7]))
-    return turns
-
-
-def diarization_error_rate(
-    reference: list[SpeakerTurn],
-    hypothesis: list[SpeakerTurn],
-    collar: float = 0.0,
-    uem: tuple[float, float] | None = None,
-) -> float:
-    """DER; `collar` is the total width around each reference boundary (pyannote's)."""
-    from pyannote.core import Segment, Timeline
-    from pyannote.metrics.diarization import DiarizationErrorRate
-
-    metric = DiarizationErrorRate(collar=collar, skip_overlap=False)
-    timeline = Timeline([Segment(*uem)]) if uem else None
-    return float(metric(annotation(reference), annotation(hypothesis), uem=timeline))
+    """Every speaker turn of an RTTM file, whatever its file ids."""
+    return [turn for turns in read_rttm_by_uri(path).values() for turn in turns]
 
 
 def speaker_mapping(reference: list[SpeakerTurn], hypothesis: list[SpeakerTurn]) -> dict[str, str]:

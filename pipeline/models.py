@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import urllib.error
+import warnings
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -62,6 +63,19 @@ class WhisperLocation:
     sha256: str | None = None
 
 
+def prepare_process(config: Config) -> None:
+    """Settings for a process that runs the models (before any of them is loaded).
+
+    Whisper's numba must not raise torch's threads: `pipeline/__init__.py` sets
+    NUMBA_NUM_THREADS, and torch gets `runtime.threads` here.
+    """
+    # Libraries warn about GPU-only features and optional decoders we do not use.
+    warnings.filterwarnings("ignore", message=r"(?s).*torchcodec")
+    warnings.filterwarnings("ignore", message=".*FP16 is not supported on CPU.*")
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    torch.set_num_threads(config.runtime.threads)
+
+
 class Models:
     """The models of one configuration, loaded on first use and then reused."""
 
@@ -78,6 +92,12 @@ class Models:
                 require_speaker_models(self.cache)
             else:
                 self.diarization  # noqa: B018 - the hub pipeline fails fast only by loading
+
+    def load_all(self) -> None:
+        """Load every model the configuration uses now, so no clip's time includes loading."""
+        self.whisper, self.vad, self.translator  # noqa: B018 - loaded on first use
+        if self.config.diarization.enabled:
+            self.diarization  # noqa: B018
 
     @cached_property
     def translator(self) -> Translator | None:

@@ -547,7 +547,7 @@ def _lengthen(
     demand: Callable[[Cue], float],
 ) -> None:
     speech_start, speech_end = _speech(cue)
-    needed = min(_needed(cue, rules, demand), rules.max_duration)
+    needed = _needed_capped(cue, rules, demand)
     latest = speech_end + rules.max_linger
     if following is not None:
         latest = min(latest, following.start - rules.min_gap)

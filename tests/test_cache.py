@@ -45,7 +45,7 @@ def clip(tmp_path_factory) -> Path:
 
 
 def run(clip: Path, config: Config, models: Models, root: Path):
-    torch.set_num_threads(1)  # Whisper's numba raises it to one per core (see pipeline.batch)
+    torch.set_num_threads(1)  # see pipeline.models.prepare_process
     cache = StageCache(root)
     transcript = process_clip(clip, config, models, progress=False, cache=cache)
     return transcript, set(transcript.stage_seconds), set(cache.hits)
