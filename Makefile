@@ -49,12 +49,12 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 models-offline: $(STAMP)
-	$(PY) -m pipeline.provision
+	$(PY) -m pipeline.models.provision
 
 # Needs internet: the Argos ru->en package, and Whisper sizes by choice (WHISPER="small large-v3").
 WHISPER_SIZES ?=
 models: setup
-	$(PY) -m pipeline.provision --online --whisper $(WHISPER_SIZES)
+	$(PY) -m pipeline.models.provision --online --whisper $(WHISPER_SIZES)
 
 transcribe: setup
 	$(PY) -m pipeline transcribe "$(CLIP)" --out "$(OUT)" $(ARGS)
@@ -78,8 +78,8 @@ test: setup lint
 
 # Per-stage speed and memory, then batch throughput with 1 and 2 workers.
 bench: setup
-	$(PY) -m pipeline.bench --note "$(NOTE)" $(ARGS)
-	$(PY) -m pipeline.batch_bench --note "$(NOTE)"
+	$(PY) -m pipeline.evaluation.bench --note "$(NOTE)" $(ARGS)
+	$(PY) -m pipeline.evaluation.batch_bench --note "$(NOTE)"
 
 clean:
 	rm -rf $(OUT) .pytest_cache .ruff_cache

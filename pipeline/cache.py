@@ -35,16 +35,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel
 
-from pipeline.audio import Audio, file_sha256, load_audio
 from pipeline.config import AudioOptions
+from pipeline.stages.audio import Audio, file_sha256, load_audio
+from pipeline.stages.writers import atomic_write_text
 from pipeline.types import Segment, Sentence, SourceInfo, SpeakerTurn, SpeechRegion
-from pipeline.writers import atomic_write_text
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from pipeline.asr import Recognition
-    from pipeline.diarize import DiarizationResult
+    from pipeline.stages.asr import Recognition
+    from pipeline.stages.diarize import DiarizationResult
     from pipeline.timing import StageClock
 
 log = logging.getLogger("pipeline")
@@ -226,7 +226,7 @@ def load_speech(data: Any) -> tuple[list[SpeechRegion], list[SpeechRegion]]:
 
 
 def load_diarization(data: Any) -> DiarizationResult:
-    from pipeline.diarize import DiarizationResult
+    from pipeline.stages.diarize import DiarizationResult
 
     return DiarizationResult(
         turns=[SpeakerTurn.from_dict(t) for t in data["turns"]],
@@ -236,7 +236,7 @@ def load_diarization(data: Any) -> DiarizationResult:
 
 
 def load_recognition(data: Any) -> Recognition:
-    from pipeline.asr import Recognition
+    from pipeline.stages.asr import Recognition
 
     return Recognition(
         segments=[Segment.from_dict(s) for s in data["segments"]],

@@ -18,7 +18,7 @@ from pipeline.config import (
     render_default_yaml,
 )
 from pipeline.errors import PipelineError
-from pipeline.evaluate import add_eval_command
+from pipeline.evaluation.evaluate import add_eval_command
 
 log = logging.getLogger("pipeline")
 
@@ -123,9 +123,9 @@ def config_from_args(args: argparse.Namespace) -> Config:
 
 
 def _run_transcribe(args: argparse.Namespace) -> int:
-    from pipeline.models import Models, prepare_process
+    from pipeline.models.registry import Models, prepare_process
     from pipeline.run import NO_SPEECH, transcribe_clip
-    from pipeline.subtitles import summarise
+    from pipeline.stages.subtitles import summarise
 
     config = config_from_args(args)
     prepare_process(config)
@@ -196,7 +196,7 @@ def _add_batch(commands: Any) -> None:
 
 
 def _run_batch(args: argparse.Namespace) -> int:
-    from pipeline.batch import BatchOptions, run_batch
+    from pipeline.batch.runner import BatchOptions, run_batch
 
     config = config_from_args(args)
     options = BatchOptions(

@@ -14,8 +14,6 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TypeVar
 
-from pipeline.asr import recognise
-from pipeline.attribution import attribute_segments
 from pipeline.cache import (
     ClipAudio,
     StageCache,
@@ -27,15 +25,17 @@ from pipeline.cache import (
     load_translations,
 )
 from pipeline.config import Config
-from pipeline.diarize import DiarizationResult, diarize
-from pipeline.models import Models
-from pipeline.sentences import build_sentences
-from pipeline.subtitles import build_tracks
+from pipeline.models.registry import Models
+from pipeline.stages.asr import recognise
+from pipeline.stages.attribution import attribute_segments
+from pipeline.stages.diarize import DiarizationResult, diarize
+from pipeline.stages.sentences import build_sentences
+from pipeline.stages.subtitles import build_tracks
+from pipeline.stages.translate import TARGET, translate_sentences
+from pipeline.stages.vad import detect_speech, group_regions
+from pipeline.stages.writers import write_outputs
 from pipeline.timing import StageClock
-from pipeline.translate import TARGET, translate_sentences
 from pipeline.types import ModelInfo, Segment, Sentence, SpeechRegion, Transcript
-from pipeline.vad import detect_speech, group_regions
-from pipeline.writers import write_outputs
 
 log = logging.getLogger("pipeline")
 T = TypeVar("T")

@@ -11,6 +11,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 SCHEMA_VERSION = "1.1"
+# Every waveform handed between stages is mono float32 at this rate.
+SAMPLE_RATE = 16000
 
 
 @dataclass
@@ -117,7 +119,9 @@ class RuleViolation:
 
     language: str  # the cue track: "ru", "en", "ru-en"
     cue: int  # 1-based, as numbered in the SRT
-    rule: str  # e.g. "line_length", "reading_speed", "min_gap" (see pipeline.subtitles.RULES)
+    rule: (
+        str  # e.g. "line_length", "reading_speed", "min_gap" (see pipeline.stages.subtitles.RULES)
+    )
     detail: str
 
     @classmethod

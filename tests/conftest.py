@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from pipeline.config import Config
-from pipeline.models import Models, cache_dir
-from pipeline.provision import provision_whisper_base
+from pipeline.config import Config, model_cache_dir
+from pipeline.models.provision import provision_whisper_base
+from pipeline.models.registry import Models
 from tests import support
 
 os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "0")
@@ -22,7 +22,7 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture(scope="session")
 def models() -> Models:
     """The default models, loaded once for the whole session (as a batch run would)."""
-    provision_whisper_base(cache_dir())
+    provision_whisper_base(model_cache_dir())
     return Models(Config())
 
 

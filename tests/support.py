@@ -12,7 +12,7 @@ from pathlib import Path
 
 import jiwer
 
-from pipeline.asr import normalise
+from pipeline.stages.asr import normalise
 
 ASTERISK_RU = Path("/usr/share/asterisk/sounds/ru")
 ASTERISK_RU_TEXT = Path("/usr/share/doc/asterisk-core-sounds-ru/core-sounds-ru.txt.gz")

@@ -7,7 +7,7 @@ import torch
 
 from pipeline.cache import StageCache, canonical_json, digest
 from pipeline.config import Config, load_config
-from pipeline.models import Models
+from pipeline.models.registry import Models
 from pipeline.run import process_clip
 from pipeline.types import SpeechRegion
 from tests import support
@@ -45,7 +45,7 @@ def clip(tmp_path_factory) -> Path:
 
 
 def run(clip: Path, config: Config, models: Models, root: Path):
-    torch.set_num_threads(1)  # see pipeline.models.prepare_process
+    torch.set_num_threads(1)  # see pipeline.models.registry.prepare_process
     cache = StageCache(root)
     transcript = process_clip(clip, config, models, progress=False, cache=cache)
     return transcript, set(transcript.stage_seconds), set(cache.hits)

@@ -9,8 +9,8 @@ import pytest
 import srt
 import webvtt
 
-from pipeline.metrics import read_rttm, word_attribution_accuracy
-from pipeline.subtitles import RULES
+from pipeline.evaluation.metrics import read_rttm, word_attribution_accuracy
+from pipeline.stages.subtitles import RULES
 from pipeline.types import Transcript
 from tests.conftest import REPO, SAMPLE
 from tests.support import word_error_rate

@@ -25,8 +25,8 @@ def rebuild(json_path: Path, out_dir: Path) -> list[Path]:
     """Lay out the cues of the transcript in `json_path` again and write every file."""
     from pipeline import load
     from pipeline.config import OutputOptions
-    from pipeline.subtitles import build_tracks
-    from pipeline.writers import write_outputs
+    from pipeline.stages.subtitles import build_tracks
+    from pipeline.stages.writers import write_outputs
 
     transcript = load(json_path)
     target = "en" if any(s.translation for s in transcript.sentences) else None
@@ -46,9 +46,9 @@ def run_pipeline() -> None:
     import json
 
     from pipeline.config import Config
-    from pipeline.models import Models
+    from pipeline.models.registry import Models
     from pipeline.run import process_clip
-    from pipeline.writers import render_json
+    from pipeline.stages.writers import render_json
 
     transcript = process_clip(REPO / SAMPLE, Config(), Models(Config()), progress=False)
     transcript.source.path = SAMPLE

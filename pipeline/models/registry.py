@@ -1,0 +1,137 @@
+"""Every model the pipeline uses is found and loaded here, once per process.
+
+`Models` loads lazily and keeps what it loaded, so a batch of clips reuses one
+copy of each. What was actually loaded is described by a `ModelInfo` that goes
+into every output: a user must be able to see which model made the text.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import torch
+
+from pipeline.config import Config, model_cache_dir
+from pipeline.errors import PipelineError
+from pipeline.models.speakers import (
+    HUB_PIPELINE,
+    load_hub_diarization,
+    load_offline_diarization,
+    offline_speaker_model_infos,
+    require_speaker_models,
+)
+from pipeline.models.translators import load_translator
+from pipeline.models.whisper import LoadedWhisper, load_whisper, locate_whisper
+from pipeline.stages.translate import Translator
+from pipeline.types import ModelInfo
+
+
+@dataclass
+class LoadedDiarization:
+    pipeline: Any  # a pyannote.audio Pipeline
+    infos: list[ModelInfo]
+
+
+def prepare_process(config: Config) -> None:
+    """Settings for a process that runs the models (before any of them is loaded).
+
+    Whisper's numba must not raise torch's threads: `pipeline/__init__.py` sets
+    NUMBA_NUM_THREADS, and torch gets `runtime.threads` here.
+    """
+    # Libraries warn about GPU-only features and optional decoders we do not use.
+    warnings.filterwarnings("ignore", message=r"(?s).*torchcodec")
+    warnings.filterwarnings("ignore", message=".*FP16 is not supported on CPU.*")
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    torch.set_num_threads(config.runtime.threads)
+
+
+class Models:
+    """The models of one configuration, loaded on first use and then reused."""
+
+    def __init__(self, config: Config):
+        self.config = config
+        self.cache = model_cache_dir(config.runtime.cache_dir)
+
+    def check(self) -> None:
+        """Fail now, before any clip is read, if a configured model cannot be found."""
+        locate_whisper(self.config.asr.model, self.cache)
+        self.translator  # noqa: B018 - an engine asked for but missing fails here
+        if self.config.diarization.enabled:
+            if self.diarization_kind == "offline":
+                require_speaker_models(self.cache)
+            else:
+                self.diarization  # noqa: B018 - the hub pipeline fails fast only by loading
+
+    def load_all(self) -> None:
+        """Load every model the configuration uses now, so no clip's time includes loading."""
+        self.whisper, self.vad, self.translator  # noqa: B018 - loaded on first use
+        if self.config.diarization.enabled:
+            self.diarization  # noqa: B018
+
+    @cached_property
+    def translator(self) -> Translator | None:
+        return load_translator(
+            self.config.translate,
+            self.cache,
+            lambda: self.whisper,
+            self.config.runtime.threads,
+        )
+
+    @property
+    def diarization_kind(self) -> str:
+        options = self.config.diarization
+        if options.pipeline != "auto":
+            return options.pipeline
+        return "community-1" if self.hf_token else "offline"
+
+    @property
+    def hf_token(self) -> str | None:
+        token = self.config.diarization.hf_token
+        return token.get_secret_value() if token else os.environ.get("HF_TOKEN") or None
+
+    @cached_property
+    def diarization(self) -> LoadedDiarization:
+        options = self.config.diarization
+        if self.diarization_kind == "community-1":
+            if not self.hf_token:
+                raise PipelineError(
+                    "diarization.pipeline", "community-1 needs a Hugging Face token: set HF_TOKEN"
+                )
+            pipeline = load_hub_diarization(self.hf_token)
+            infos = [ModelInfo("diarization", HUB_PIPELINE, None, "Hugging Face hub")]
+        else:
+            pipeline = load_offline_diarization(
+                self.cache,
+                threshold=options.threshold,
+                min_cluster_size=options.min_cluster_size,
+                segmentation_duration=options.window,
+            )
+            infos = offline_speaker_model_infos(self.cache)
+        if self.config.runtime.device != "cpu":
+            pipeline.to(torch.device(self.config.runtime.device))
+        return LoadedDiarization(pipeline, infos)
+
+    @cached_property
+    def whisper(self) -> LoadedWhisper:
+        return load_whisper(self.config.asr.model, self.cache, self.config.runtime.device)
+
+    @cached_property
+    def vad(self) -> torch.nn.Module:
+        from silero_vad import load_silero_vad
+
+        return load_silero_vad(onnx=False)
+
+    @cached_property
+    def vad_info(self) -> ModelInfo:
+        from importlib.metadata import version
+
+        return ModelInfo(
+            role="vad",
+            name="silero-vad",
+            sha256=None,
+            source=f"silero-vad {version('silero-vad')} package (JIT)",
+        )

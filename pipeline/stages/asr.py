@@ -1,0 +1,187 @@
+"""Speech recognition: Whisper over the speech windows, with word timestamps.
+
+Each window is decoded on its own (no text carried over from the previous
+one, so one bad window cannot poison the next), then its times are moved onto
+the clip's timeline. Two known Whisper failures are cleaned up afterwards:
+stock phrases it invents over silence, and decoding loops.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from pipeline.config import AsrOptions
+from pipeline.models.whisper import LoadedWhisper
+from pipeline.types import SAMPLE_RATE, Segment, SpeechRegion, Word
+
+_PUNCTUATION = string.punctuation + "«»—–…„“”"
+
+
+@dataclass
+class Recognition:
+    segments: list[Segment]
+    language: str
+    dropped: list[str]  # texts removed as hallucinations, for the record
+
+
+def recognise(
+    samples: np.ndarray,
+    windows: list[SpeechRegion],
+    whisper_model: LoadedWhisper,
+    options: AsrOptions,
+    offset: float = 0.0,
+    progress: bool = True,
+) -> Recognition:
+    """Transcribe each window of `samples`; times come back on the clip's timeline."""
+    segments: list[Segment] = []
+    languages: list[str] = []
+    dropped: list[str] = []
+    bar = tqdm(windows, desc="transcribing", unit="window", disable=not progress, leave=False)
+    for window in bar:
+        chunk = samples[int(window.start * SAMPLE_RATE) : int(window.end * SAMPLE_RATE)]
+        result = whisper_model.model.transcribe(chunk, **_decode_options(options))
+        languages.append(result.get("language") or options.language)
+        for raw in result["segments"]:
+            segment = _to_segment(raw, window, offset)
+            segment = _collapse_segment_loops(segment, options.max_repeats)
+            if not segment.words and not segment.text:
+                continue
+            if _is_stock_phrase(segment.text, options.drop_phrases):
+                dropped.append(segment.text)
+                continue
+            segments.append(segment)
+    language = max(set(languages), key=languages.count) if languages else options.language
+    return Recognition(segments=segments, language=language, dropped=dropped)
+
+
+def build_prompt(options: AsrOptions) -> str | None:
+    parts = []
+    if options.initial_prompt:
+        parts.append(options.initial_prompt.strip())
+    if options.glossary:
+        parts.append(", ".join(options.glossary) + ".")
+    return " ".join(parts) or None
+
+
+def _decode_options(options: AsrOptions) -> dict[str, Any]:
+    return {
+        "language": None if options.language == "auto" else options.language,
+        "task": "transcribe",
+        "temperature": tuple(options.temperatures),
+        "beam_size": options.beam_size,
+        "best_of": options.best_of,
+        "compression_ratio_threshold": options.compression_ratio_threshold,
+        "logprob_threshold": options.logprob_threshold,
+        "no_speech_threshold": options.no_speech_threshold,
+        "condition_on_previous_text": False,
+        "initial_prompt": build_prompt(options),
+        "word_timestamps": True,
+        "fp16": False,
+        "verbose": None,
+    }
+
+
+def _to_segment(raw: dict[str, Any], window: SpeechRegion, offset: float) -> Segment:
+    shift = window.start + offset
+    low, high = window.start + offset, window.end + offset
+    words: list[Word] = []
+    for item in raw.get("words", []):
+        text = item["word"].strip()
+        if not text:
+            continue
+        start = _clamp(item["start"] + shift, low, high)
+        end = _clamp(max(item["end"] + shift, start), low, high)
+        word = Word(text, round(start, 3), round(end, 3), round(item["probability"], 4))
+        # Whisper marks a new word by a leading space; without one ("-то", "%") the
+        # piece belongs to the word before it.
+        if words and not item["word"].startswith(" "):
+            words[-1] = _join(words[-1], word)
+        else:
+            words.append(word)
+    start = words[0].start if words else _clamp(raw["start"] + shift, low, high)
+    end = words[-1].end if words else _clamp(raw["end"] + shift, low, high)
+    return Segment(
+        start=round(start, 3),
+        end=round(end, 3),
+        text=raw["text"].strip(),
+        words=words,
+        avg_logprob=round(raw["avg_logprob"], 4),
+        no_speech_prob=round(raw["no_speech_prob"], 4),
+        compression_ratio=round(raw["compression_ratio"], 4),
+        temperature=raw["temperature"],
+    )
+
+
+def _join(first: Word, second: Word) -> Word:
+    return Word(
+        first.text + second.text,
+        first.start,
+        max(first.end, second.end),
+        min(first.probability, second.probability),
+    )
+
+
+def collapse_repeats(words: list[Word], max_repeats: int, longest: int = 4) -> list[Word]:
+    """Cut a phrase of 1..`longest` words repeated more than `max_repeats` times to one copy."""
+    keys = [normalise(w.text) for w in words]
+    kept: list[Word] = []
+    i = 0
+    while i < len(words):
+        for n in range(1, longest + 1):
+            repeats = _count_repeats(keys, i, n)
+            if repeats > max_repeats:
+                kept.extend(words[i : i + n])
+                i += n * repeats
+                break
+        else:
+            kept.append(words[i])
+            i += 1
+    return kept
+
+
+def _count_repeats(keys: list[str], start: int, n: int) -> int:
+    phrase = keys[start : start + n]
+    if len(phrase) < n:
+        return 0
+    count = 1
+    while keys[start + count * n : start + (count + 1) * n] == phrase:
+        count += 1
+    return count
+
+
+def _collapse_segment_loops(segment: Segment, max_repeats: int) -> Segment:
+    words = collapse_repeats(segment.words, max_repeats)
+    if len(words) == len(segment.words):
+        return segment
+    segment.words = words
+    segment.text = " ".join(w.text for w in words)
+    segment.end = words[-1].end if words else segment.end
+    return segment
+
+
+def _is_stock_phrase(text: str, phrases: list[str]) -> bool:
+    said = normalise(text)
+    if not said:
+        return True
+    for phrase in phrases:
+        known = normalise(phrase)
+        if known and known in said and len(known) >= 0.8 * len(said):
+            return True
+    return False
+
+
+def normalise(text: str) -> str:
+    """Lowercase, ё as е, no punctuation, single spaces: for comparing texts."""
+    text = text.lower().replace("ё", "е")
+    text = text.translate(str.maketrans(_PUNCTUATION, " " * len(_PUNCTUATION)))
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _clamp(value: float, low: float, high: float) -> float:
+    return min(max(value, low), high)
