@@ -18,7 +18,6 @@ from pipeline.config import (
     render_default_yaml,
 )
 from pipeline.errors import PipelineError
-from pipeline.evaluation.evaluate import add_eval_command
 
 log = logging.getLogger("pipeline")
 
@@ -43,9 +42,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Russian speech in video clips to timed subtitles.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    _add_transcribe(commands)
-    _add_batch(commands)
-    add_eval_command(commands)
+    options = _pipeline_options()
+    _add_transcribe(commands, options)
+    _add_batch(commands, options)
+    _add_eval(commands, options)
     show = commands.add_parser("config", help="print the default configuration as commented YAML")
     show.set_defaults(handler=_run_config)
     schema = commands.add_parser("schema", help="print the JSON Schema of <clip>.json")
@@ -53,9 +53,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_transcribe(commands: Any) -> None:
+def _pipeline_options() -> argparse.ArgumentParser:
+    """The options every command that runs the pipeline takes."""
+    options = argparse.ArgumentParser(add_help=False)
+    options.add_argument("-c", "--config", type=Path, help="YAML file of options (see below)")
+    options.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set any pipeline option, e.g. --set translate.engine=none (repeatable)",
+    )
+    options.add_argument("--model", help="Whisper model: size name or .pt path (asr.model)")
+    options.add_argument("--language", help="spoken language code, or auto (asr.language)")
+    options.add_argument("--threads", type=int, help="torch threads (runtime.threads)")
+    return options
+
+
+def _add_transcribe(commands: Any, options: argparse.ArgumentParser) -> None:
     sub = commands.add_parser(
         "transcribe",
+        parents=[options],
         help="transcribe one clip into subtitles and JSON",
         description="Transcribe one clip. Writes <clip>.<lang>.srt, <clip>.<lang>.vtt and "
         "<clip>.json into the output folder.",
@@ -70,16 +88,14 @@ def _add_transcribe(commands: Any) -> None:
     sub.add_argument(
         "-o", "--out", type=Path, default=Path("out"), help="output folder (default: ./out)"
     )
-    sub.add_argument("-c", "--config", type=Path, help="YAML file of options (see below)")
-    sub.add_argument("--model", help="Whisper model: size name or .pt path (asr.model)")
-    sub.add_argument("--language", help="spoken language code, or auto (asr.language)")
     sub.add_argument("--beam-size", type=int, help="beam width; omit for greedy (asr.beam_size)")
     sub.add_argument("--prompt", help="initial prompt for Whisper (asr.initial_prompt)")
     sub.add_argument(
         "--glossary",
-        nargs="+",
-        metavar="TERM",
-        help="names to spell right, e.g. Солдатов Старобельск (asr.glossary)",
+        action="extend",
+        type=_terms,
+        metavar="TERM[,TERM...]",
+        help="names to spell right, e.g. Солдатов,Старобельск (asr.glossary; repeatable)",
     )
     sub.add_argument(
         "--audio-stream", type=int, metavar="N", help="N-th audio stream, from 0 (audio.stream)"
@@ -89,16 +105,12 @@ def _add_transcribe(commands: Any) -> None:
         metavar="LANG",
         help="audio stream tagged with this language (audio.language)",
     )
-    sub.add_argument("--threads", type=int, help="torch threads (runtime.threads)")
-    sub.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="set any option below, e.g. --set vad.threshold=0.4 (repeatable)",
-    )
     sub.add_argument("-q", "--quiet", action="store_true", help="no progress, only errors")
     sub.set_defaults(handler=_run_transcribe)
+
+
+def _terms(text: str) -> list[str]:
+    return [term.strip() for term in text.split(",") if term.strip()]
 
 
 _FLAG_KEYS = {
@@ -114,12 +126,17 @@ _FLAG_KEYS = {
 
 
 def config_from_args(args: argparse.Namespace) -> Config:
+    return load_config(args.config, _overrides(args))
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """`--set` values, then the named flags, which win."""
     overrides = dict(parse_override(item) for item in args.set)
     for flag, key in _FLAG_KEYS.items():
         value = getattr(args, flag, None)
         if value is not None:
             overrides[key] = value
-    return load_config(args.config, overrides)
+    return overrides
 
 
 def _run_transcribe(args: argparse.Namespace) -> int:
@@ -146,9 +163,10 @@ def _run_transcribe(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_batch(commands: Any) -> None:
+def _add_batch(commands: Any, options: argparse.ArgumentParser) -> None:
     sub = commands.add_parser(
         "batch",
+        parents=[options],
         help="transcribe every clip under a folder (resumable; manifest of every file)",
         description="Transcribe every media file under DIR (found by probing, recursively) "
         "into OUT, mirroring DIR's folders. Finished clips are skipped, stages already "
@@ -178,17 +196,6 @@ def _add_batch(commands: Any) -> None:
     sub.add_argument(
         "--force", action="store_true", help="redo finished clips (the stage cache still applies)"
     )
-    sub.add_argument("-c", "--config", type=Path, help="YAML file of options (see below)")
-    sub.add_argument("--model", help="Whisper model: size name or .pt path (asr.model)")
-    sub.add_argument("--language", help="spoken language code, or auto (asr.language)")
-    sub.add_argument("--threads", type=int, help="torch threads per worker (runtime.threads)")
-    sub.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="set any option below, e.g. --set translate.engine=none (repeatable)",
-    )
     sub.add_argument(
         "-q", "--quiet", action="store_true", help="no progress bars: one line per clip"
     )
@@ -211,6 +218,63 @@ def _run_batch(args: argparse.Namespace) -> int:
     report = run_batch(options, config)
     print(report.summary(), file=sys.stderr)
     return report.exit_code
+
+
+def _add_eval(commands: Any, options: argparse.ArgumentParser) -> None:
+    sub = commands.add_parser(
+        "eval",
+        parents=[options],
+        help="run a labelled dataset through the pipeline and score it",
+        description="Run every media file of DATA through the pipeline and report WER, CER, "
+        "DER, wrong-speaker words, hallucinated words, BLEU, chrF and subtitle rule "
+        "violations per file and overall, next to the plain whisper CLI. Dataset layouts: "
+        "README, section Evaluation.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=_options_epilog(),
+    )
+    sub.add_argument("data", type=Path, help="dataset folder")
+    sub.add_argument(
+        "-o",
+        "--out",
+        type=Path,
+        help="folder for eval.json, eval.md and transcripts (default: out/eval/<DATA name>)",
+    )
+    sub.add_argument("--limit", type=_positive, metavar="N", help="only the first N files")
+    sub.add_argument(
+        "--no-baseline", action="store_true", help="skip the plain whisper CLI (about 2x real time)"
+    )
+    sub.add_argument("-q", "--quiet", action="store_true", help="only the table and errors")
+    sub.set_defaults(handler=_run_eval)
+
+
+def _run_eval(args: argparse.Namespace) -> int:
+    from pipeline.evaluation.datasets import load_dataset
+    from pipeline.evaluation.evaluate import evaluate_dataset
+    from pipeline.evaluation.report import render_markdown
+    from pipeline.models.registry import Models, prepare_process
+
+    overrides = _overrides(args)
+    config = load_config(args.config, overrides)
+    load_dataset(args.data)  # a bad dataset fails before any model is loaded
+
+    prepare_process(config)
+    models = Models(config)
+    models.check()
+    models.load_all()  # no file's time includes loading a model
+    out_dir = args.out or Path("out") / "eval" / args.data.resolve().name
+    report = evaluate_dataset(
+        args.data, config, models, out_dir, not args.no_baseline, args.limit, overrides
+    )
+    print(render_markdown(report), end="")
+    log.info("wrote %s and %s", out_dir / "eval.json", out_dir / "eval.md")
+    return 1 if report.overall.failed else 0
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
 
 
 def _run_config(args: argparse.Namespace) -> int:

@@ -24,6 +24,16 @@ from pipeline.types import SAMPLE_RATE, SourceInfo
 # playlist or concat list that sits on disk.
 _LOCAL_ONLY = {"protocol_whitelist": "file"}
 
+# Extensions of media files: a file named so that fails to probe is a broken clip.
+MEDIA_EXTENSIONS = frozenset(
+    {
+        "3g2", "3gp", "aac", "ac3", "aif", "aifc", "aiff", "amr", "ape", "asf", "avi", "caf",
+        "dts", "f4v", "flac", "flv", "m2ts", "m4a", "m4b", "m4v", "mka", "mkv", "mov", "mp2",
+        "mp3", "mp4", "mpeg", "mpg", "mts", "mxf", "oga", "ogg", "ogv", "opus", "spx", "ts", "vob",
+        "wav", "weba", "webm", "wma", "wmv", "wv",
+    }
+)  # fmt: skip
+
 
 @dataclass
 class Audio:

@@ -1,0 +1,105 @@
+"""Which files under a folder are clips: probed with ffprobe, local files only.
+
+A file with an audio stream is a clip, whatever its name. A file ffprobe cannot
+read, or one without audio, is a *failed* clip when its extension says it should
+be media and is *skipped* as not media otherwise (`notes.txt`, a photo).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
+
+from tqdm import tqdm
+
+from pipeline.batch.records import (
+    ClipResult,
+    ClipTask,
+    as_float,
+    now,
+)
+from pipeline.config import Config
+from pipeline.errors import PipelineError
+from pipeline.stages.audio import MEDIA_EXTENSIONS, choose_audio_stream, probe
+
+if TYPE_CHECKING:
+    pass
+
+
+log = logging.getLogger("pipeline")
+
+
+PROBE_THREADS = 4
+
+
+def discover(
+    folder: Path, out: Path, config: Config, quiet: bool = True
+) -> tuple[list[ClipTask], list[ClipResult]]:
+    """Every clip under `folder`, and a result for each file that is not one."""
+    folder, out = folder.resolve(), out.resolve()
+    files = sorted(_walk(folder, out), key=lambda p: p.relative_to(folder).as_posix())
+    bar = tqdm(total=len(files), desc="probing", unit="file", disable=quiet, leave=False)
+    with ThreadPoolExecutor(PROBE_THREADS) as pool:
+        found = []
+        for item in pool.map(lambda p: _classify(p, folder, out, config), files):
+            found.append(item)
+            bar.update()
+    bar.close()
+    tasks = [item for item in found if isinstance(item, ClipTask)]
+    results = [item for item in found if isinstance(item, ClipResult)]
+    return _drop_collisions(tasks, results)
+
+
+def _walk(folder: Path, out: Path) -> Iterable[Path]:
+    if not folder.is_dir():
+        raise PipelineError(str(folder), "not a folder")
+    for root, dirs, names in os.walk(folder):
+        here = Path(root)
+        dirs[:] = [d for d in dirs if not d.startswith(".") and (here / d).resolve() != out]
+        for name in names:
+            path = here / name
+            if not name.startswith(".") and path.is_file():
+                yield path
+
+
+def _classify(path: Path, folder: Path, out: Path, config: Config) -> ClipTask | ClipResult:
+    rel = path.relative_to(folder).as_posix()
+    looks_like_media = path.suffix.lower().lstrip(".") in MEDIA_EXTENSIONS
+
+    def not_a_clip(problem: str) -> ClipResult:
+        if looks_like_media:
+            return ClipResult(rel, "failed", error=problem, finished_at=now())
+        return ClipResult(rel, "skipped", note=f"not media: {problem}")
+
+    try:
+        if path.stat().st_size == 0:
+            return not_a_clip("empty file (0 bytes)")
+        info = probe(path)
+        choose_audio_stream(path, info.get("streams", []), config.audio)
+    except PipelineError as exc:
+        return not_a_clip(exc.problem)
+    except OSError as exc:
+        return not_a_clip(f"cannot read: {exc.strerror or exc}")
+    duration = as_float(info.get("format", {}).get("duration"))
+    out_dir = out / PurePosixPath(rel).parent
+    return ClipTask(str(path), rel, str(out_dir), str(out), duration)
+
+
+def _drop_collisions(
+    tasks: list[ClipTask], results: list[ClipResult]
+) -> tuple[list[ClipTask], list[ClipResult]]:
+    """`a/x.mp4` and `a/x.wav` would write the same `a/x.*` files: the second one fails."""
+    kept: dict[tuple[str, str], ClipTask] = {}
+    for task in tasks:
+        name = (str(PurePosixPath(task.rel).parent), task.stem)
+        if name in kept:
+            other = kept[name].rel
+            problem = f"its output files would overwrite those of {other}: rename one of them"
+            results.append(ClipResult(task.rel, "failed", error=problem, finished_at=now()))
+        else:
+            kept[name] = task
+    return list(kept.values()), results

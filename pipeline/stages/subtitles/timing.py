@@ -1,0 +1,146 @@
+"""Cue times on the clip's frame grid: long enough to read, never far from the speech.
+
+Each cue is lengthened into the silence that follows (then precedes) it until it can
+be read; a cue still short borrows time a neighbour can spare; gaps are set to the
+minimum or closed.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable
+from dataclasses import replace
+
+from pipeline.stages.subtitles.display import cue_start, reading_chars, speech_span
+from pipeline.stages.subtitles.rules import EPSILON, CueRules
+from pipeline.types import Cue
+
+
+def fit_timing(
+    cues: list[Cue], rules: CueRules, demand: Callable[[Cue], float] = reading_chars
+) -> list[Cue]:
+    """Frame-accurate times that can be read and leave clean gaps.
+
+    Each cue starts on its speech and is lengthened into the following silence
+    (at most `max_linger` past its speech), then into the preceding one (at
+    most `max_lead`), until it is on screen for its minimum duration and the
+    reading time of `demand(cue)` characters. A cue still short of its own
+    reading time takes time a neighbour can spare. Then gaps shorter than the
+    minimum are opened to it and gaps up to `close_gap_frames` are closed to it.
+    """
+    cues = [replace(cue) for cue in sorted(cues, key=cue_start)]
+    for cue in cues:
+        cue.start, cue.end = snap(speech_span(cue)[0], rules), snap_up(speech_span(cue)[1], rules)
+    for index, cue in enumerate(cues):
+        previous = cues[index - 1] if index > 0 else None
+        following = cues[index + 1] if index + 1 < len(cues) else None
+        _lengthen(cue, previous, following, rules, demand)
+    for index in range(len(cues)):  # a cue's own text comes before its translation's
+        _borrow(cues, index, rules, reading_chars)
+    return separate(cues, rules)
+
+
+def _lengthen(
+    cue: Cue,
+    previous: Cue | None,
+    following: Cue | None,
+    rules: CueRules,
+    demand: Callable[[Cue], float],
+) -> None:
+    speech_start, speech_end = speech_span(cue)
+    needed = _needed_capped(cue, rules, demand)
+    latest = speech_end + rules.max_linger
+    if following is not None:
+        latest = min(latest, following.start - rules.min_gap)
+    cue.end = max(cue.end, min(snap_up(cue.start + needed, rules), snap(latest, rules)))
+    earliest = speech_start - rules.max_lead
+    if previous is not None:
+        earliest = max(earliest, previous.end + rules.min_gap)
+    if cue.end - cue.start < needed - EPSILON:
+        cue.start = min(cue.start, max(snap(cue.end - needed, rules), snap_up(earliest, rules)))
+
+
+def _borrow(cues: list[Cue], index: int, rules: CueRules, demand: Callable[[Cue], float]) -> None:
+    """A cue still short of its time takes what a neighbour can give.
+
+    The previous cue may end earlier (and start earlier, into its own lead) and the
+    next may start later (and end later, into its own linger), each keeping the
+    time it needs itself.
+    """
+    cue = cues[index]
+    short = _needed_capped(cue, rules, demand) - (cue.end - cue.start)
+    if short > EPSILON and index > 0:
+        previous = cues[index - 1]
+        earliest = speech_span(previous)[0] - rules.max_lead
+        if index > 1:
+            earliest = max(earliest, cues[index - 2].end + rules.min_gap)
+        earliest = min(previous.start, earliest)
+        end = min(previous.end, cue.start - rules.min_gap)
+        give = end - earliest - _needed_capped(previous, rules, demand)
+        own_lead = cue.start - (speech_span(cue)[0] - rules.max_lead)
+        take = min(_frames_up(short, rules), _frames_down(min(give, own_lead), rules))
+        if take > 0:
+            cue.start = round(cue.start - take, 3)
+            previous.end = round(min(previous.end, cue.start - rules.min_gap), 3)
+            start = snap(previous.end - _needed_capped(previous, rules, demand), rules)
+            previous.start = round(max(earliest, min(previous.start, start)), 3)
+            short -= take
+    if short > EPSILON and index + 1 < len(cues):
+        following = cues[index + 1]
+        latest = speech_span(following)[1] + rules.max_linger
+        if index + 2 < len(cues):
+            latest = min(latest, cues[index + 2].start - rules.min_gap)
+        latest = max(following.end, latest)
+        start = max(following.start, cue.end + rules.min_gap)
+        give = latest - start - _needed_capped(following, rules, demand)
+        own_linger = speech_span(cue)[1] + rules.max_linger - cue.end
+        take = min(_frames_up(short, rules), _frames_down(min(give, own_linger), rules))
+        if take > 0:
+            cue.end = round(cue.end + take, 3)
+            following.start = round(max(following.start, cue.end + rules.min_gap), 3)
+            end = snap_up(following.start + _needed_capped(following, rules, demand), rules)
+            following.end = round(min(latest, max(following.end, end)), 3)
+
+
+def _needed_capped(cue: Cue, rules: CueRules, demand: Callable[[Cue], float]) -> float:
+    return min(needed(cue, rules, demand), rules.max_duration)
+
+
+def _frames_down(seconds: float, rules: CueRules) -> float:
+    return math.floor(seconds * rules.frame_rate + EPSILON) / rules.frame_rate
+
+
+def _frames_up(seconds: float, rules: CueRules) -> float:
+    return math.ceil(seconds * rules.frame_rate - EPSILON) / rules.frame_rate
+
+
+def separate(cues: list[Cue], rules: CueRules) -> list[Cue]:
+    """At least the minimum gap between cues; short gaps closed to it."""
+    for cue, following in itertools.pairwise(cues):
+        gap = following.start - cue.end
+        if gap < rules.min_gap - EPSILON:
+            cue.end = round(max(cue.start + rules.frame, following.start - rules.min_gap), 3)
+            if following.start - cue.end < rules.min_gap - EPSILON:  # speech fully overlapped
+                following.start = round(cue.end + rules.min_gap, 3)
+        elif gap <= rules.close_gap + EPSILON:
+            closed = following.start - rules.min_gap
+            if closed - speech_span(cue)[1] <= rules.max_linger and closed - cue.start <= (
+                rules.max_duration
+            ):
+                cue.end = round(closed, 3)
+            elif speech_span(following)[0] - cue.end - rules.min_gap <= rules.max_lead:
+                following.start = round(cue.end + rules.min_gap, 3)
+    return cues
+
+
+def needed(cue: Cue, rules: CueRules, demand: Callable[[Cue], float] = reading_chars) -> float:
+    return max(rules.min_duration, demand(cue) / rules.reading_speed)
+
+
+def snap(seconds: float, rules: CueRules) -> float:
+    return round(math.floor(seconds * rules.frame_rate + EPSILON) / rules.frame_rate, 3)
+
+
+def snap_up(seconds: float, rules: CueRules) -> float:
+    return round(math.ceil(seconds * rules.frame_rate - EPSILON) / rules.frame_rate, 3)

@@ -1,0 +1,264 @@
+"""Cue tracks of a clip: the spoken language, its translation, and both together."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import replace
+
+from pipeline.config import OutputOptions
+from pipeline.stages.subtitles.dialogue import pair_dialogue
+from pipeline.stages.subtitles.display import (
+    cue_start,
+    reading_chars,
+    sentence_ids,
+    speaker_prefix,
+)
+from pipeline.stages.subtitles.lines import chunk, wrap_lines
+from pipeline.stages.subtitles.report import check_cues
+from pipeline.stages.subtitles.rules import DIALOGUE_DASH, CueRules, rules_for
+from pipeline.stages.subtitles.timing import fit_timing, separate, snap
+from pipeline.types import Cue, RuleViolation, Sentence, Word
+
+
+def source_cues(
+    words: list[Word],
+    sentences: list[Sentence],
+    rules: CueRules,
+    names: dict[str, str] | None = None,
+) -> list[Cue]:
+    """Cues in the spoken language, from each sentence's timed words.
+
+    Where sentences are translated, each cue is given the time its translation
+    needs too (translated cues are shown within the same span).
+    """
+    drafts: list[Cue] = []
+    for sentence in sentences:
+        own = words[sentence.first_word : sentence.first_word + sentence.word_count]
+        drafts += _sentence_cues(own, sentence, words, rules, names)
+    return fit_timing(pair_dialogue(drafts, rules, names), rules, _translated_demand(sentences))
+
+
+def _translated_demand(sentences: list[Sentence]) -> Callable[[Cue], float]:
+    """Characters to read in a cue: its own, or its translation's share if longer."""
+    ratio = {s.id: len(s.translation or "") / max(1, len(s.text)) for s in sentences}
+
+    def demand(cue: Cue) -> float:
+        ids = [i for i in sentence_ids(cue) if i is not None]
+        return reading_chars(cue) * max([1.0, *(ratio.get(i, 1.0) for i in ids)])
+
+    return demand
+
+
+def _sentence_cues(
+    own: list[Word],
+    sentence: Sentence,
+    all_words: list[Word],
+    rules: CueRules,
+    names: dict[str, str] | None,
+) -> list[Cue]:
+    tokens = [word.text for word in own]
+    prefix = len(speaker_prefix(sentence.speaker, names))
+
+    def fits(i: int, j: int) -> bool:
+        return (
+            own[j - 1].end - own[i].start <= rules.max_duration
+            and wrap_lines(tokens[i:j], rules.line_chars, rules.max_lines, prefix, rules.language)
+            is not None
+        )
+
+    # Where this speaker talks over another, a short piece can share a dialogue cue;
+    # a sentence that fits one dialogue line whole needs no such break.
+    one_line = prefix + len(DIALOGUE_DASH) + len(" ".join(tokens)) <= rules.line_chars
+    overlap_breaks = (
+        frozenset() if one_line else _overlap_boundaries(own, sentence.speaker, all_words)
+    )
+    cues = []
+    for i, j in chunk(
+        tokens, fits, rules.language, rules.line_chars * rules.max_lines, overlap_breaks
+    ):
+        lines = wrap_lines(tokens[i:j], rules.line_chars, rules.max_lines, prefix, rules.language)
+        cues.append(
+            Cue(
+                start=own[i].start,
+                end=own[j - 1].end,
+                lines=lines or [" ".join(tokens[i:j])],
+                speaker=sentence.speaker,
+                sentence_id=sentence.id,
+                speech_start=own[i].start,
+                speech_end=own[j - 1].end,
+            )
+        )
+    return cues
+
+
+def _overlap_boundaries(
+    own: list[Word], speaker: str | None, all_words: list[Word]
+) -> frozenset[int]:
+    """Break points where this speaker starts or stops talking over someone else.
+
+    Breaking there lets the overlapping words become a short dialogue cue.
+    """
+    others = [(w.start, w.end) for w in all_words if w.speaker != speaker]
+    overlapped = [any(s < word.end and word.start < e for s, e in others) for word in own]
+    return frozenset(i for i in range(1, len(own)) if overlapped[i] != overlapped[i - 1])
+
+
+def translation_cues(
+    sentences: list[Sentence],
+    source: list[Cue],
+    rules: CueRules,
+    names: dict[str, str] | None = None,
+) -> list[Cue]:
+    """Translated cues, each laid out inside the on-screen span of its sentence.
+
+    A sentence's span is where its source-language cues are shown; its
+    translation is split like any text and shares that span out by length.
+    """
+    spans = sentence_spans(source)
+    drafts: list[Cue] = []
+    for sentence in sentences:
+        if not sentence.translation or sentence.id not in spans:
+            continue
+        start, end = spans[sentence.id]
+        drafts += _spread(sentence, start, end, rules, names)
+    paired = pair_dialogue(sorted(drafts, key=cue_start), rules, names, overlapping_only=True)
+    return separate(_share_overlaps(paired, rules), rules)
+
+
+def _share_overlaps(cues: list[Cue], rules: CueRules) -> list[Cue]:
+    """Two cues laid over each other that could not be paired share the time by length.
+
+    (Translations of one dialogue cue's two sentences get the same span.)
+    """
+    for cue, following in itertools.pairwise(cues):
+        if following.start >= cue.end:
+            continue
+        span = following.end - cue.start - rules.min_gap
+        mine, theirs = reading_chars(cue), reading_chars(following)
+        cue.end = snap(cue.start + span * mine / max(1, mine + theirs), rules)
+        following.start = round(max(following.start, cue.end + rules.min_gap), 3)
+    return cues
+
+
+def sentence_spans(cues: list[Cue]) -> dict[int, tuple[float, float]]:
+    """Sentence id -> (first shown, last hidden) over the cues that show it."""
+    spans: dict[int, tuple[float, float]] = {}
+    for cue in cues:
+        for sentence_id in sentence_ids(cue):
+            if sentence_id is None:
+                continue
+            start, end = spans.get(sentence_id, (cue.start, cue.end))
+            spans[sentence_id] = (min(start, cue.start), max(end, cue.end))
+    return spans
+
+
+def _spread(
+    sentence: Sentence, start: float, end: float, rules: CueRules, names: dict[str, str] | None
+) -> list[Cue]:
+    tokens = (sentence.translation or "").split()
+    prefix = len(speaker_prefix(sentence.speaker, names))
+    span = end - start
+    total = len(" ".join(tokens)) or 1
+
+    def fits(i: int, j: int) -> bool:
+        share = span * len(" ".join(tokens[i:j])) / total
+        return share <= rules.max_duration and (
+            wrap_lines(tokens[i:j], rules.line_chars, rules.max_lines, prefix, rules.language)
+            is not None
+        )
+
+    pieces = chunk(tokens, fits, rules.language, rules.line_chars * rules.max_lines)
+    weights = [len(" ".join(tokens[i:j])) + 1 for i, j in pieces]
+    cues, at = [], start
+    for (i, j), weight in zip(pieces, weights, strict=True):
+        until = at + span * weight / sum(weights)
+        lines = wrap_lines(tokens[i:j], rules.line_chars, rules.max_lines, prefix, rules.language)
+        cues.append(
+            Cue(
+                start=snap(at, rules),
+                end=snap(until, rules),
+                lines=lines or [" ".join(tokens[i:j])],
+                speaker=sentence.speaker,
+                sentence_id=sentence.id,
+                speech_start=sentence.start,
+                speech_end=sentence.end,
+            )
+        )
+        at = until
+    for earlier, later in itertools.pairwise(cues):
+        earlier.end = round(max(earlier.start, later.start - rules.min_gap), 3)
+    return cues
+
+
+def bilingual_cues(source: list[Cue], sentences: list[Sentence], rules: CueRules) -> list[Cue]:
+    """Source cues with their translation beneath, for players that show one track.
+
+    A sentence shown in several source cues has its translation shared out over
+    them by length, at word boundaries. Each language keeps its own line limit,
+    so these cues hold up to twice `max_lines` lines.
+    """
+    translations = {s.id: (s.translation or "").split() for s in sentences}
+    shown_in: dict[int, list[int]] = {}
+    for index, cue in enumerate(source):
+        for sentence_id in sentence_ids(cue):
+            if sentence_id is not None:
+                shown_in.setdefault(sentence_id, []).append(index)
+    beneath: dict[tuple[int, int], str] = {}
+    for sentence_id, indexes in shown_in.items():
+        weights = [reading_chars(source[i]) or 1 for i in indexes]
+        shares = _share(translations.get(sentence_id, []), weights)
+        for index, words in zip(indexes, shares, strict=True):
+            beneath[index, sentence_id] = " ".join(words)
+    cues = []
+    for index, cue in enumerate(source):
+        english = [beneath.get((index, sid), "") for sid in sentence_ids(cue)]
+        if cue.is_dialogue:
+            lines = cue.lines + [DIALOGUE_DASH + text for text in english]
+            cues.append(replace(cue, lines=lines, line_speakers=cue.line_speakers * 2))
+        else:
+            extra = (
+                wrap_lines(english[0].split(), 42, rules.max_lines, 0, "en") if english[0] else []
+            )
+            cues.append(replace(cue, lines=cue.lines + (extra or [english[0]])))
+    return cues
+
+
+def _share(words: list[str], weights: list[int]) -> list[list[str]]:
+    shares, taken, cumulative = [], 0, 0
+    for weight in weights:
+        cumulative += weight
+        upto = round(len(words) * cumulative / sum(weights))
+        shares.append(words[taken:upto])
+        taken = upto
+    return shares
+
+
+def build_tracks(
+    words: list[Word],
+    sentences: list[Sentence],
+    language: str,
+    target: str | None,
+    options: OutputOptions,
+    frame_rate: float | None,
+    names: dict[str, str] | None = None,
+) -> tuple[dict[str, list[Cue]], list[RuleViolation]]:
+    """Every cue track of a clip, and every rule their cues still break.
+
+    `language` is spoken; `target` is the translation's language (None: none).
+    `names` are the speaker names shown in SRT (None when names are off); they
+    take room on the line, so the layout depends on them.
+    """
+    source_rules = rules_for(options, language, frame_rate)
+    tracks = {language: source_cues(words, sentences, source_rules, names)}
+    violations = check_cues(tracks[language], source_rules, language, names)
+    if target is None:
+        return tracks, violations
+    target_rules = rules_for(options, target, frame_rate)
+    spans = sentence_spans(tracks[language])
+    tracks[target] = translation_cues(sentences, tracks[language], target_rules, names)
+    violations += check_cues(tracks[target], target_rules, target, names, spans)
+    both = f"{language}-{target}"
+    tracks[both] = bilingual_cues(tracks[language], sentences, source_rules)
+    violations += check_cues(tracks[both], source_rules, both, names, line_factor=2)
+    return tracks, violations
