@@ -82,8 +82,8 @@ def _add_transcribe(commands: Any, options: argparse.ArgumentParser) -> None:
     )
     sub.add_argument(
         "clip",
-        type=Path,
-        help="a local media file (mp4, mkv, webm, mov, m4a, mp3, ogg, wav, flac, ...)",
+        help="a local media file (mp4, mkv, webm, mov, m4a, mp3, ogg, wav, flac, ...) or an "
+        "http(s) link to a video, downloaded once with yt-dlp into OUT/.media (fetch.store)",
     )
     sub.add_argument(
         "-o", "--out", type=Path, default=Path("out"), help="output folder (default: ./out)"
@@ -105,8 +105,17 @@ def _add_transcribe(commands: Any, options: argparse.ArgumentParser) -> None:
         metavar="LANG",
         help="audio stream tagged with this language (audio.language)",
     )
+    _add_cookies(sub)
     sub.add_argument("-q", "--quiet", action="store_true", help="no progress, only errors")
     sub.set_defaults(handler=_run_transcribe)
+
+
+def _add_cookies(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument(
+        "--cookies",
+        metavar="FILE",
+        help="cookies.txt to send when fetching links; none are read otherwise (fetch.cookies)",
+    )
 
 
 def _terms(text: str) -> list[str]:
@@ -122,6 +131,7 @@ _FLAG_KEYS = {
     "audio_stream": "audio.stream",
     "audio_language": "audio.language",
     "threads": "runtime.threads",
+    "cookies": "fetch.cookies",
 }
 
 
@@ -140,16 +150,21 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _run_transcribe(args: argparse.Namespace) -> int:
+    from pipeline.cache import CACHE_DIR, StageCache
     from pipeline.models.registry import Models, prepare_process
     from pipeline.run import NO_SPEECH, transcribe_clip
+    from pipeline.stages.fetch import resolve_clip
     from pipeline.stages.subtitles import summarise
 
     config = config_from_args(args)
+    clip, download = resolve_clip(args.clip, args.out, config.fetch)  # before any model loads
     prepare_process(config)
     models = Models(config)
     models.check()
+    # A link keeps its download and its stages under OUT, so a second run redoes neither.
+    cache = StageCache(args.out / CACHE_DIR) if download else None
     transcript, paths = transcribe_clip(
-        args.clip, args.out, config, models, progress=not args.quiet
+        clip, args.out, config, models, not args.quiet, cache, download=download
     )
     if NO_SPEECH in transcript.notes:
         log.warning("%s: %s; the subtitle files are empty", args.clip, NO_SPEECH)
@@ -175,7 +190,13 @@ def _add_batch(commands: Any, options: argparse.ArgumentParser) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=_options_epilog(),
     )
-    sub.add_argument("folder", type=Path, metavar="DIR", help="folder of clips (recursive)")
+    sub.add_argument(
+        "folder",
+        type=Path,
+        metavar="DIR",
+        help="folder of clips (recursive), or a text file of http(s) links, one a line "
+        "(# starts a comment)",
+    )
     sub.add_argument(
         "-o", "--out", type=Path, help="output folder (default: DIR-subtitles beside DIR)"
     )
@@ -196,6 +217,7 @@ def _add_batch(commands: Any, options: argparse.ArgumentParser) -> None:
     sub.add_argument(
         "--force", action="store_true", help="redo finished clips (the stage cache still applies)"
     )
+    _add_cookies(sub)
     sub.add_argument(
         "-q", "--quiet", action="store_true", help="no progress bars: one line per clip"
     )
