@@ -163,9 +163,14 @@ def _run_transcribe(args: argparse.Namespace) -> int:
     models.check()
     # A link keeps its download and its stages under OUT, so a second run redoes neither.
     cache = StageCache(args.out / CACHE_DIR) if download else None
-    transcript, paths = transcribe_clip(
-        clip, args.out, config, models, not args.quiet, cache, download=download
-    )
+    try:
+        transcript, paths = transcribe_clip(
+            clip, args.out, config, models, not args.quiet, cache, download=download
+        )
+    except PipelineError as exc:
+        if download is None or Path(exc.subject).name != clip.name:
+            raise
+        raise PipelineError(download.url, f"{exc.problem} (the file it gave: {clip})") from None
     if NO_SPEECH in transcript.notes:
         log.warning("%s: %s; the subtitle files are empty", args.clip, NO_SPEECH)
     elif transcript.violations:

@@ -1,8 +1,8 @@
 """A web server on 127.0.0.1 for the tests of clips given as links (no internet).
 
 It serves a real clip directly, an HTML page with a `<video>` tag, a redirect,
-a 404, a page with no video, a download that stops halfway and one that never
-answers, and remembers every request it was sent.
+a 404, a page with no video, text posing as a video, a download that stops
+halfway and one that never answers, and remembers every request it was sent.
 """
 
 from __future__ import annotations
@@ -69,6 +69,7 @@ class LinkServer:
                     "page.html": lambda: self._send(PAGE, "text/html; charset=utf-8"),
                     "nothing.html": lambda: self._send(NO_VIDEO, "text/html; charset=utf-8"),
                     "moved": lambda: self._redirect("/clip.mp4"),
+                    "fake.mp4": lambda: self._send(b"not a video\n" * 100, "video/mp4"),
                     "cut.mp4": self._cut,
                     "stall.mp4": self._stall,
                 }.get(path, lambda: self._send(b"not found\n", "text/plain", 404))

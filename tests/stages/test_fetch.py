@@ -202,3 +202,12 @@ def test_a_link_that_fails_gives_one_line_exit_1_and_no_output(server, tmp_path)
     result = run_cli("transcribe", "ftp://127.0.0.1/clip.mp4", "--out", out)
     assert result.returncode == 1 and "only http and https" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and not out.exists()
+
+
+def test_a_link_to_something_that_is_not_media_fails_naming_the_link(server, tmp_path):
+    out = tmp_path / "out"
+    result = run_cli("transcribe", server.url("fake.mp4"), "--out", out, "-q", *FAST_ARGS)
+    assert result.returncode == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"error: {server.url('fake.mp4')}: not a readable media file")
+    assert [p.name for p in out.iterdir()] == [".media"]  # the download, and no output
