@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from pipeline.cache import digest
 from pipeline.config import FetchOptions
 from pipeline.errors import PipelineError
 from pipeline.stages.audio import file_sha256
@@ -101,8 +102,6 @@ def fetch(link: str, store: Path, options: FetchOptions) -> tuple[Path, Download
 
 
 def _link_key(link: str, selector: str) -> str:
-    from pipeline.cache import digest
-
     return digest({"link": link, "format": selector})
 
 
