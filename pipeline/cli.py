@@ -67,6 +67,13 @@ def _pipeline_options() -> argparse.ArgumentParser:
     options.add_argument("--model", help="Whisper model: size name or .pt path (asr.model)")
     options.add_argument("--language", help="spoken language code, or auto (asr.language)")
     options.add_argument("--threads", type=int, help="torch threads (runtime.threads)")
+    options.add_argument(
+        "--allow-damaged",
+        action="store_true",
+        default=None,
+        help="transcribe what decodes of damaged media instead of failing; the damage is "
+        "recorded and warned about (audio.allow_damaged)",
+    )
     return options
 
 
@@ -122,6 +129,7 @@ _FLAG_KEYS = {
     "audio_stream": "audio.stream",
     "audio_language": "audio.language",
     "threads": "runtime.threads",
+    "allow_damaged": "audio.allow_damaged",
 }
 
 
@@ -141,16 +149,23 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 def _run_transcribe(args: argparse.Namespace) -> int:
     from pipeline.models.registry import Models, prepare_process
-    from pipeline.run import NO_SPEECH, transcribe_clip
+    from pipeline.run import NO_SPEECH, check_paths, transcribe_clip
     from pipeline.stages.subtitles import summarise
 
     config = config_from_args(args)
+    check_paths(args.clip, args.out, _input_files(args, config))
     prepare_process(config)
     models = Models(config)
     models.check()
     transcript, paths = transcribe_clip(
         args.clip, args.out, config, models, progress=not args.quiet
     )
+    if transcript.source.damage:
+        log.warning(
+            "%s: damaged media, only what decoded was transcribed: %s",
+            args.clip,
+            transcript.source.damage,
+        )
     if NO_SPEECH in transcript.notes:
         log.warning("%s: %s; the subtitle files are empty", args.clip, NO_SPEECH)
     elif transcript.violations:
@@ -161,6 +176,12 @@ def _run_transcribe(args: argparse.Namespace) -> int:
     for path in paths:
         log.info("wrote %s", path)
     return 0
+
+
+def _input_files(args: argparse.Namespace, config: Config) -> list[Path]:
+    """Files besides the clip that a run reads, so that no output may replace them."""
+    named = [args.config, config.asr.model, config.translate.argos_package]
+    return [Path(name) for name in named if name]
 
 
 def _add_batch(commands: Any, options: argparse.ArgumentParser) -> None:
