@@ -166,7 +166,7 @@ class AsrOptions(Section):
         3,
         ge=1,
         description="A phrase of 1-4 words repeated more than this many times in a row is "
-        "cut back to one (a decoding loop).",
+        "cut back to one (a decoding loop), in the transcript and in its translation.",
     )
 
 

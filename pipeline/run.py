@@ -154,7 +154,11 @@ def process_clip(
             lambda: [
                 s.translation or ""
                 for s in translate_sentences(
-                    sentences, translator, audio.samples, source.audio_offset
+                    sentences,
+                    translator,
+                    audio.samples,
+                    source.audio_offset,
+                    config.asr.max_repeats,
                 )
             ],
             load_translations,
