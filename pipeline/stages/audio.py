@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -173,8 +174,8 @@ def probe(path: Path) -> dict[str, Any]:
         if refused:
             raise PipelineError(
                 str(path),
-                f"not a single media file ({refused} input is refused: a playlist, list or "
-                "other format that names further files)",
+                f"not a media file this pipeline reads ({refused} input is refused: only "
+                "audio and video containers, never a playlist or list naming other files)",
             ) from None
         raise PipelineError(
             str(path), f"not a readable media file ({_ffmpeg_reason(exc)})"
@@ -236,14 +237,22 @@ def _run_decoder(path: Path, stream_index: int, channels: int) -> tuple[np.ndarr
     command = (
         ffmpeg.input(_ffmpeg_name(path), **_LOCAL_ONLY)[str(stream_index)]
         .output("pipe:", format="f32le", acodec="pcm_f32le", ac=channels, ar=SAMPLE_RATE)
-        .global_args("-nostdin", "-hide_banner", "-loglevel", "error")
+        .global_args("-nostdin", "-hide_banner", "-loglevel", "level+warning")
     )
     try:
         out, err = command.run(capture_stdout=True, capture_stderr=True)
     except ffmpeg.Error as exc:
         raise PipelineError(str(path), f"cannot decode audio ({_ffmpeg_reason(exc)})") from None
-    errors = sum(1 for line in err.decode(errors="replace").splitlines() if line.strip())
+    errors = sum(1 for line in err.decode(errors="replace").splitlines() if _is_damage(line))
     return np.frombuffer(out, dtype=np.float32).copy(), errors
+
+
+def _is_damage(line: str) -> bool:
+    """An ffmpeg message (shown with its level) that says data was lost: every error, and
+    the warning about a corrupt packet (a WAV cut short decodes with only that)."""
+    return any(f"[{level}]" in line for level in ("error", "fatal", "panic")) or (
+        "[warning]" in line and "corrupt" in line.lower()
+    )
 
 
 def file_sha256(path: Path) -> str:
@@ -340,7 +349,8 @@ def _float(value: Any) -> float | None:
 
 
 def _ffmpeg_reason(exc: ffmpeg.Error) -> str:
-    lines = [line.strip() for line in (exc.stderr or b"").decode(errors="replace").splitlines()]
+    text = (exc.stderr or b"").decode(errors="replace")
+    lines = [re.sub(r"^\[\w+\] ", "", line.strip()) for line in text.splitlines()]
     lines = [line for line in lines if line]
     if not lines:
         return "ffmpeg failed"
