@@ -149,17 +149,18 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 def _run_transcribe(args: argparse.Namespace) -> int:
     from pipeline.models.registry import Models, prepare_process
-    from pipeline.run import NO_SPEECH, check_paths, transcribe_clip
+    from pipeline.run import NO_SPEECH, check_paths, folder_removed_on_failure, transcribe_clip
     from pipeline.stages.subtitles import summarise
 
     config = config_from_args(args)
-    check_paths(args.clip, args.out, _input_files(args, config))
-    prepare_process(config)
-    models = Models(config)
-    models.check()
-    transcript, paths = transcribe_clip(
-        args.clip, args.out, config, models, progress=not args.quiet
-    )
+    with folder_removed_on_failure(args.out):
+        check_paths(args.clip, args.out, _input_files(args, config))
+        prepare_process(config)
+        models = Models(config)
+        models.check()
+        transcript, paths = transcribe_clip(
+            args.clip, args.out, config, models, progress=not args.quiet
+        )
     if transcript.source.damage:
         log.warning(
             "%s: damaged media, only what decoded was transcribed: %s",

@@ -10,8 +10,9 @@ import logging
 import os
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TypeVar
@@ -289,6 +290,22 @@ def check_paths(clip: Path, out_dir: Path, other_inputs: Iterable[Path] = ()) ->
         refuse_output_over(path, Path(clip).stem, out_dir)
     prepare_out_dir(out_dir)
     _check_name_length(clip, out_dir)
+
+
+@contextmanager
+def folder_removed_on_failure(out_dir: Path) -> Iterator[None]:
+    """Remove the output folders this run created (while still empty) if it fails: a
+    refused clip leaves nothing behind, not even an empty folder."""
+    missing = [p for p in [out_dir.absolute(), *out_dir.absolute().parents] if not p.exists()]
+    try:
+        yield
+    except BaseException:
+        for folder in missing:  # the deepest first
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+        raise
 
 
 def refuse_output_over(path: Path, stem: str, out_dir: Path) -> None:

@@ -44,8 +44,17 @@ def test_the_corpus_has_at_least_forty_kinds_of_input():
     assert len(MAKERS) >= 40
 
 
+@pytest.fixture
+def cli_logging():
+    """`main` points the "pipeline" logger at this test's stderr; put it back afterwards."""
+    log = logging.getLogger("pipeline")
+    saved = log.handlers[:], log.propagate, log.level
+    yield
+    log.handlers[:], log.propagate, log.level = saved[0], saved[1], saved[2]
+
+
 def test_every_error_case_is_one_line_before_any_work_and_leaves_everything_as_it_was(
-    corpus, capsys
+    corpus, capsys, cli_logging
 ):
     """All error cases in one test: each is a separate CLI call in this process."""
     failures = []
@@ -69,6 +78,8 @@ def test_every_error_case_is_one_line_before_any_work_and_leaves_everything_as_i
             problems.append("traceback")
         if fingerprint(folder) != before:  # the output folder lies inside: no file left there
             problems.append("a file was written or changed")
+        if case.out is None and out.exists():
+            problems.append("an empty output folder was left")
         if problems:
             failures.append(f"{case.name}: {'; '.join(problems)}")
     assert not failures, "\n".join(failures)
