@@ -350,7 +350,8 @@ def _float(value: Any) -> float | None:
 
 def _ffmpeg_reason(exc: ffmpeg.Error) -> str:
     text = (exc.stderr or b"").decode(errors="replace")
-    lines = [re.sub(r"^\[\w+\] ", "", line.strip()) for line in text.splitlines()]
+    # "[mov,mp4,... @ 0x55...] [error] " before the message: who said it, and how loudly.
+    lines = [re.sub(r"^(\[[^\]]*\] )+", "", line.strip()) for line in text.splitlines()]
     lines = [line for line in lines if line]
     if not lines:
         return "ffmpeg failed"
