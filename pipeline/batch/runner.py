@@ -65,7 +65,12 @@ def run_batch(options: BatchOptions, config: Config, models: Models | None = Non
             "with (and could replace) the inputs; choose another --out",
         )
     client = connect(options.scheduler) if options.scheduler else None  # before any file
-    prepare_out_dir(out)
+    try:
+        prepare_out_dir(out)
+    except PipelineError:
+        if client is not None:
+            client.close()
+        raise
     tasks, results = discover(folder, out, config, options.quiet)
     manifest = Manifest(out, folder, {t.rel for t in tasks} | {r.path for r in results})
     digest_ = config_hash(config)

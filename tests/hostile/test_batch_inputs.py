@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -82,3 +83,20 @@ def test_a_refused_batch_leaves_no_manifest(make_out, problem, tmp_path):
         run_batch(options, FAST)
     assert not list(tmp_path.rglob("manifest.*"))
     assert not (tmp_path / "results").exists()
+
+
+def test_damaged_media_allowed_in_a_batch_carry_their_damage_into_the_manifest(tmp_path):
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    whole = speech(tmp_path / "whole.wav", "-ar", "16000")
+    (clips / "cut.wav").write_bytes(whole.read_bytes()[: whole.stat().st_size * 2 // 3])
+    allowed = FAST.model_copy(deep=True)
+    allowed.audio.allow_damaged = True
+    refused = run_batch(BatchOptions(clips, tmp_path / "refused", quiet=True), FAST)
+    assert "damaged media" in refused.results[0].error
+    report = run_batch(BatchOptions(clips, tmp_path / "out", quiet=True), allowed)
+    row = report.results[0]
+    assert row.status == "done"
+    assert "decoding error" in row.damage
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["clips"][0]["damage"] == row.damage
