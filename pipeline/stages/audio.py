@@ -121,21 +121,29 @@ def decode_stream_checked(path: Path, stream: dict[str, Any]) -> Decoded:
     raw, errors = _run_decoder(path, int(stream["index"]), channels)
     if channels == 1:
         return Decoded(raw, errors)
-    pair = raw[: len(raw) // 2 * 2].reshape(-1, 2)
-    mix = pair.mean(axis=1)
-    levels = np.sqrt(np.mean(np.square(pair, dtype=np.float64), axis=0)) if len(pair) else [0, 0]
-    louder = int(np.argmax(levels))
-    mix_level = float(np.sqrt(np.mean(np.square(mix, dtype=np.float64)))) if len(mix) else 0.0
-    if levels[louder] > 0 and mix_level < CANCELLING_MIX_RATIO * levels[louder]:
-        side = ("left", "right")[louder]
+    samples, used = mono_of_pair(raw[: len(raw) // 2 * 2].reshape(-1, 2))
+    if used:
         log.warning(
-            "%s: the two channels cancel out when mixed (one is phase-inverted); "
-            "using the %s channel alone",
+            "%s: the two channels cancel out when mixed (one is phase-inverted); using the %s",
             path,
-            side,
+            used.replace(" only", " channel alone"),
         )
-        return Decoded(np.ascontiguousarray(pair[:, louder]), errors, f"{side} only")
-    return Decoded(mix.astype(np.float32), errors)
+    return Decoded(samples, errors, used)
+
+
+def mono_of_pair(pair: np.ndarray) -> tuple[np.ndarray, str | None]:
+    """The mean of a (samples, 2) pair, or its louder channel (and which) when the mean
+    is far quieter than that channel."""
+    mix = pair.mean(axis=1, dtype=np.float32)
+    levels = [_rms(pair[:, 0]), _rms(pair[:, 1])]
+    louder = int(np.argmax(levels))
+    if levels[louder] > 0 and _rms(mix) < CANCELLING_MIX_RATIO * levels[louder]:
+        return np.ascontiguousarray(pair[:, louder]), f"{('left', 'right')[louder]} only"
+    return mix, None
+
+
+def _rms(samples: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.square(samples, dtype=np.float64)))) if len(samples) else 0.0
 
 
 def claimed_duration(info: dict[str, Any], stream: dict[str, Any]) -> float | None:
