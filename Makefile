@@ -7,6 +7,7 @@
 #   make test                            lint + the test suite
 #   make eval DATA=dir [OUT=dir]         score the pipeline on a labelled dataset
 #   make bench [NOTE="…"]                speed and memory of each stage, batch throughput
+#   make fuzz [ARGS="--count 40"]        mutated copies of the sample: no silent loss, no crash
 #   make models [WHISPER_SIZES="small"]  with internet: Argos ru->en, larger Whisper models
 
 SHELL := /bin/bash
@@ -26,7 +27,7 @@ TORCH := torch==2.13.0
 WHISPER := openai-whisper==20250625
 STAMP := $(VENV)/.installed
 
-.PHONY: setup system-packages models-offline models transcribe batch eval test lint bench clean
+.PHONY: setup system-packages models-offline models transcribe batch eval test lint bench fuzz clean
 
 setup: system-packages $(STAMP) models-offline
 
@@ -84,6 +85,10 @@ test: setup lint
 bench: setup
 	$(PY) -m pipeline.evaluation.bench --note "$(NOTE)" $(ARGS)
 	$(PY) -m pipeline.evaluation.batch_bench --note "$(NOTE)"
+
+# Truncated, bit-flipped and cut copies of the sample; fails on any silent partial transcript.
+fuzz: setup
+	$(PY) -m tests.hostile.fuzz $(ARGS)
 
 clean:
 	rm -rf $(OUT) .pytest_cache .ruff_cache

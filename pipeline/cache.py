@@ -50,7 +50,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("pipeline")
 
 # Bump when a stage's code changes what it returns for the same inputs.
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: extract records the decoded duration and any damage
 CACHE_DIR = ".cache"
 # Libraries whose upgrade may change a stage's result.
 _LIBRARIES = [

@@ -67,6 +67,13 @@ def _pipeline_options() -> argparse.ArgumentParser:
     options.add_argument("--model", help="Whisper model: size name or .pt path (asr.model)")
     options.add_argument("--language", help="spoken language code, or auto (asr.language)")
     options.add_argument("--threads", type=int, help="torch threads (runtime.threads)")
+    options.add_argument(
+        "--allow-damaged",
+        action="store_true",
+        default=None,
+        help="transcribe what decodes of damaged media instead of failing; the damage is "
+        "recorded and warned about (audio.allow_damaged)",
+    )
     return options
 
 
@@ -132,6 +139,7 @@ _FLAG_KEYS = {
     "audio_language": "audio.language",
     "threads": "runtime.threads",
     "cookies": "fetch.cookies",
+    "allow_damaged": "audio.allow_damaged",
 }
 
 
@@ -152,25 +160,33 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
 def _run_transcribe(args: argparse.Namespace) -> int:
     from pipeline.cache import CACHE_DIR, StageCache
     from pipeline.models.registry import Models, prepare_process
-    from pipeline.run import NO_SPEECH, transcribe_clip
+    from pipeline.run import NO_SPEECH, check_paths, folder_removed_on_failure, transcribe_clip
     from pipeline.stages.fetch import resolve_clip
     from pipeline.stages.subtitles import summarise
 
     config = config_from_args(args)
-    clip, download = resolve_clip(args.clip, args.out, config.fetch)  # before any model loads
-    prepare_process(config)
-    models = Models(config)
-    models.check()
-    # A link keeps its download and its stages under OUT, so a second run redoes neither.
-    cache = StageCache(args.out / CACHE_DIR) if download else None
-    try:
-        transcript, paths = transcribe_clip(
-            clip, args.out, config, models, not args.quiet, cache, download=download
+    with folder_removed_on_failure(args.out):
+        clip, download = resolve_clip(args.clip, args.out, config.fetch)  # before any model
+        check_paths(clip, args.out, _input_files(args, config))
+        prepare_process(config)
+        models = Models(config)
+        models.check()
+        # A link keeps its download and its stages under OUT, so a second run redoes neither.
+        cache = StageCache(args.out / CACHE_DIR) if download else None
+        try:
+            transcript, paths = transcribe_clip(
+                clip, args.out, config, models, not args.quiet, cache, download=download
+            )
+        except PipelineError as exc:
+            if download is None or Path(exc.subject).name != clip.name:
+                raise
+            raise PipelineError(download.url, f"{exc.problem} (the file it gave: {clip})") from None
+    if transcript.source.damage:
+        log.warning(
+            "%s: damaged media, only what decoded was transcribed: %s",
+            args.clip,
+            transcript.source.damage,
         )
-    except PipelineError as exc:
-        if download is None or Path(exc.subject).name != clip.name:
-            raise
-        raise PipelineError(download.url, f"{exc.problem} (the file it gave: {clip})") from None
     if NO_SPEECH in transcript.notes:
         log.warning("%s: %s; the subtitle files are empty", args.clip, NO_SPEECH)
     elif transcript.violations:
@@ -181,6 +197,12 @@ def _run_transcribe(args: argparse.Namespace) -> int:
     for path in paths:
         log.info("wrote %s", path)
     return 0
+
+
+def _input_files(args: argparse.Namespace, config: Config) -> list[Path]:
+    """Files besides the clip that a run reads, so that no output may replace them."""
+    named = [args.config, config.asr.model, config.translate.argos_package]
+    return [Path(name) for name in named if name]
 
 
 def _add_batch(commands: Any, options: argparse.ArgumentParser) -> None:

@@ -9,10 +9,18 @@ from __future__ import annotations
 import os
 import textwrap
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from pipeline.errors import PipelineError
 
@@ -25,6 +33,21 @@ KNOWN_HALLUCINATIONS = [
     "Спасибо за просмотр",
     "Субтитры создавал DimaTorzok",
 ]
+
+
+# Whisper's language codes (whisper.tokenizer.LANGUAGES; a test keeps them in step),
+# listed here so that a bad code fails before torch or a model is loaded.
+_WHISPER_CODES = (
+    "en zh de es ru ko fr ja pt tr pl ca nl ar sv it id hi fi vi he uk el ms cs ro da hu ta no "
+    "th ur hr bg lt la mi ml cy sk te fa lv bn sr az sl kn et mk br eu is hy ne mn bs kk sq sw "
+    "gl mr pa si km sn yo so af oc ka be tg sd gu am yi lo uz fo ht ps tk nn mt sa lb my bo tl "
+    "mg as tt haw ln ha ba jw su yue"
+)
+WHISPER_LANGUAGES = frozenset(_WHISPER_CODES.split())
+# pyannote clusters into at most this many speakers here; more is a typo.
+MAX_SPEAKERS = 64
+# Cue times snap to a video's frames only at rates real video uses.
+MIN_FRAME_RATE, MAX_FRAME_RATE = 10.0, 120.0
 
 
 class Section(BaseModel):
@@ -42,6 +65,13 @@ class AudioOptions(Section):
         None,
         description="Use the first audio stream tagged with this language (e.g. rus). "
         "Ignored when `stream` is set.",
+    )
+    allow_damaged: bool = Field(
+        False,
+        description="Transcribe damaged media (audio that decodes shorter than the container "
+        "says, or with decoding errors) instead of failing: what decodes is transcribed, the "
+        "damage and both durations are recorded in the JSON's `source` and the batch "
+        "manifest, and a warning is printed.",
     )
 
 
@@ -84,6 +114,14 @@ class AsrOptions(Section):
     language: str = Field(
         "ru", description="Language spoken, as a Whisper code (ru, en, uk, ...) or `auto`."
     )
+
+    @field_validator("language")
+    @classmethod
+    def _whisper_knows(cls, value: str) -> str:
+        if value != "auto" and value not in WHISPER_LANGUAGES:
+            raise ValueError("not a language code Whisper knows (ru, en, uk, ...) nor auto")
+        return value
+
     beam_size: int | None = Field(
         None,
         ge=1,
@@ -92,7 +130,7 @@ class AsrOptions(Section):
     best_of: int | None = Field(
         None, ge=1, description="Candidates sampled at non-zero temperature."
     )
-    temperatures: list[float] = Field(
+    temperatures: list[Annotated[float, Field(ge=0, le=1)]] = Field(
         [0.0, 0.2, 0.4],
         min_length=1,
         max_length=6,
@@ -128,7 +166,7 @@ class AsrOptions(Section):
         3,
         ge=1,
         description="A phrase of 1-4 words repeated more than this many times in a row is "
-        "cut back to one (a decoding loop).",
+        "cut back to one (a decoding loop), in the transcript and in its translation.",
     )
 
 
@@ -147,10 +185,17 @@ class DiarizationOptions(Section):
         "environment to a config file.",
     )
     num_speakers: int | None = Field(
-        None, ge=1, description="Exact number of speakers, when known."
+        None, ge=1, le=MAX_SPEAKERS, description="Exact number of speakers, when known (1-64)."
     )
-    min_speakers: int | None = Field(None, ge=1, description="At least this many speakers.")
-    max_speakers: int | None = Field(None, ge=1, description="At most this many speakers.")
+    min_speakers: int | None = Field(
+        None, ge=1, le=MAX_SPEAKERS, description="At least this many speakers (1-64)."
+    )
+    max_speakers: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_SPEAKERS,
+        description="At most this many speakers (1-64, not fewer than min_speakers).",
+    )
     threshold: float = Field(
         0.7,
         gt=0,
@@ -188,8 +233,26 @@ class DiarizationOptions(Section):
     names: dict[str, str] = Field(
         {},
         description="Display names by label, e.g. {SPEAKER_00: Administrator}. Labels are "
-        "numbered in order of first appearance.",
+        "numbered in order of first appearance. Names are one line, without control "
+        "characters.",
     )
+
+    @field_validator("names")
+    @classmethod
+    def _one_line_names(cls, names: dict[str, str]) -> dict[str, str]:
+        for label, name in names.items():
+            if not name.strip() or any(not c.isprintable() for c in label + name):
+                raise ValueError(f"the name of {label!r} must be one line of printable text")
+        return names
+
+    @model_validator(mode="after")
+    def _counts_agree(self) -> DiarizationOptions:
+        low, high, exact = self.min_speakers, self.max_speakers, self.num_speakers
+        if low is not None and high is not None and low > high:
+            raise ValueError(f"min_speakers ({low}) is more than max_speakers ({high})")
+        if exact is not None and not (low or 1) <= exact <= (high or MAX_SPEAKERS):
+            raise ValueError(f"num_speakers ({exact}) is outside min_speakers..max_speakers")
+        return self
 
 
 class TranslateOptions(Section):
@@ -223,31 +286,43 @@ class OutputOptions(Section):
         description="Name the speaker in each cue: `[Name]: ` in SRT, `<v Name>` in WebVTT. "
         "The SRT name counts towards the line length.",
     )
-    line_chars: dict[str, int] = Field(
+    line_chars: dict[str, Annotated[int, Field(ge=10, le=200)]] = Field(
         {"ru": 39, "en": 42, "default": 42},
         description="Longest subtitle line, characters, by language (Netflix: 42 English, "
-        "39 Russian).",
+        "39 Russian); 10-200.",
     )
-    max_lines: int = Field(2, ge=1, description="Most lines in one cue.")
+    max_lines: int = Field(2, ge=1, le=10, description="Most lines in one cue.")
     min_cue_duration: float = Field(
-        round(5 / 6, 3), gt=0, description="Shortest time a cue stays on screen, seconds."
+        round(5 / 6, 3),
+        gt=0,
+        le=10,
+        description="Shortest time a cue stays on screen, seconds.",
     )
-    max_cue_duration: float = Field(7.0, gt=0, description="Longest time on screen, seconds.")
+    max_cue_duration: float = Field(
+        7.0, gt=0, le=60, description="Longest time on screen, seconds (not below the shortest)."
+    )
     reading_speed: float = Field(
         17.0,
         gt=0,
+        le=100,
         description="Most characters per second a viewer is asked to read (20 for adult "
         "programmes); cues are lengthened into silence to meet it.",
     )
     frame_rate: float | None = Field(
         None,
-        gt=0,
-        description="Frame grid for cue times. Empty: the clip's own video frame rate, "
-        "25 for audio-only input.",
+        ge=MIN_FRAME_RATE,
+        le=MAX_FRAME_RATE,
+        description="Frame grid for cue times, 10-120 fps. Empty: the clip's own video frame "
+        "rate when it lies in that range, else 25 (audio-only input, slide shows).",
     )
-    min_gap_frames: int = Field(2, ge=0, description="Least gap between two cues, in frames.")
+    min_gap_frames: int = Field(
+        2, ge=0, le=60, description="Least gap between two cues, in frames."
+    )
     close_gap_frames: int = Field(
-        12, ge=0, description="Gaps of this many frames or fewer are closed to the least gap."
+        12,
+        ge=0,
+        le=120,
+        description="Gaps of this many frames or fewer are closed to the least gap.",
     )
     max_lead: float = Field(
         1.5, ge=0, description="Longest a cue may appear before its speech, seconds."
@@ -255,6 +330,15 @@ class OutputOptions(Section):
     max_linger: float = Field(
         1.5, ge=0, description="Longest a cue may stay after its speech, seconds."
     )
+
+    @model_validator(mode="after")
+    def _durations_agree(self) -> OutputOptions:
+        if self.min_cue_duration > self.max_cue_duration:
+            raise ValueError(
+                f"min_cue_duration ({self.min_cue_duration}) is more than max_cue_duration "
+                f"({self.max_cue_duration})"
+            )
+        return self
 
 
 class RuntimeOptions(Section):
@@ -360,7 +444,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise PipelineError(str(path), f"cannot read config: {exc}") from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader subclass
     except yaml.YAMLError as exc:
         raise PipelineError(str(path), f"invalid YAML: {_one_line(str(exc))}") from None
     if data is None:
@@ -368,6 +452,21 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise PipelineError(str(path), "config must be a mapping of sections")
     return data
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """Safe YAML in which a key given twice is an error, not "the last one wins"."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep)
 
 
 def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
@@ -386,7 +485,11 @@ def _describe(exc: ValidationError) -> str:
     where = ".".join(str(part) for part in first["loc"])
     if first["type"] == "extra_forbidden":
         return f"unknown option {where}"
-    return f"{where}: {first['msg']} (got {first.get('input')!r})"
+    message = first["msg"].removeprefix("Value error, ")
+    given = first.get("input")
+    if isinstance(given, dict | list) and len(repr(given)) > 80:
+        return f"{where}: {message}"
+    return f"{where}: {message} (got {given!r})"
 
 
 def _one_line(text: str) -> str:

@@ -7,9 +7,12 @@ Stages exchange only the types in `pipeline.types`.
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TypeVar
@@ -25,16 +28,18 @@ from pipeline.cache import (
     load_translations,
 )
 from pipeline.config import Config
+from pipeline.errors import PipelineError
 from pipeline.models.registry import Models
 from pipeline.stages.asr import recognise
 from pipeline.stages.attribution import attribute_segments
+from pipeline.stages.audio import check_local_file
 from pipeline.stages.diarize import DiarizationResult, diarize
 from pipeline.stages.fetch import output_name
 from pipeline.stages.sentences import build_sentences
 from pipeline.stages.subtitles import build_tracks
 from pipeline.stages.translate import TARGET, translate_sentences
 from pipeline.stages.vad import detect_speech, group_regions
-from pipeline.stages.writers import write_outputs
+from pipeline.stages.writers import LONGEST_SUFFIX, output_pattern, write_outputs
 from pipeline.timing import StageClock
 from pipeline.types import Download, ModelInfo, Segment, Sentence, SpeechRegion, Transcript
 
@@ -151,7 +156,11 @@ def process_clip(
             lambda: [
                 s.translation or ""
                 for s in translate_sentences(
-                    sentences, translator, audio.samples, source.audio_offset
+                    sentences,
+                    translator,
+                    audio.samples,
+                    source.audio_offset,
+                    config.asr.max_repeats,
                 )
             ],
             load_translations,
@@ -177,6 +186,8 @@ def process_clip(
         log.info("subtitle rules: %d cue(s) still break a rule", len(violations))
 
     notes = [f"dropped as a known Whisper hallucination: {text}" for text in recognition.dropped]
+    if source.damage:
+        notes.append(f"damaged media, only what decoded was transcribed: {source.damage}")
     if not segments:
         notes.append(NO_SPEECH)
     return Transcript(
@@ -268,6 +279,7 @@ def transcribe_clip(
     `download`: how `clip` was fetched from a link (`pipeline.stages.fetch`); it goes
     into the JSON's `source` and names the outputs, `<media id>-<SHA-256 prefix>`.
     """
+    check_paths(clip, out_dir)
     transcript = process_clip(clip, config, models, progress, clock, cache)
     formats = config.output.formats
     if not config.diarization.enabled:
@@ -278,6 +290,78 @@ def transcribe_clip(
         named = Path(output_name(download))
     paths = write_outputs(transcript, named, out_dir, formats, config.output.speaker_prefix)
     return transcript, paths
+
+
+def check_paths(clip: Path, out_dir: Path, other_inputs: Iterable[Path] = ()) -> None:
+    """Before any work: the clip can be read, no output would replace an input (the clip,
+    a config file, a model), and the output folder exists and takes files of these names."""
+    check_local_file(clip)
+    for path in [Path(clip), *other_inputs]:
+        refuse_output_over(path, Path(clip).stem, out_dir)
+    prepare_out_dir(out_dir)
+    _check_name_length(clip, out_dir)
+
+
+@contextmanager
+def folder_removed_on_failure(out_dir: Path) -> Iterator[None]:
+    """Remove the output folders this run created (while still empty) if it fails: a
+    refused clip leaves nothing behind, not even an empty folder."""
+    missing = [p for p in [out_dir.absolute(), *out_dir.absolute().parents] if not p.exists()]
+    try:
+        yield
+    except BaseException:
+        for folder in missing:  # the deepest first
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+        raise
+
+
+def refuse_output_over(path: Path, stem: str, out_dir: Path) -> None:
+    """An error if one of the files named after `stem` in `out_dir` would be `path`."""
+    if not path.is_file():
+        return
+    same_folder = path.resolve().parent == out_dir.resolve()
+    if same_folder and output_pattern(stem).fullmatch(path.name):
+        raise PipelineError(
+            str(path),
+            f"an input that an output written into {out_dir} would replace: "
+            "choose another output folder",
+        )
+
+
+def prepare_out_dir(out_dir: Path) -> None:
+    """Create the output folder and check that a file can be written into it."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise PipelineError(str(out_dir), "output folder is a file") from None
+    except NotADirectoryError:
+        raise PipelineError(str(out_dir), "output folder lies under a file") from None
+    except OSError as exc:
+        raise PipelineError(str(out_dir), f"cannot create output folder: {exc.strerror}") from None
+    try:
+        with tempfile.TemporaryFile(dir=out_dir, prefix=".es-probe-"):
+            pass
+    except OSError as exc:
+        raise PipelineError(
+            str(out_dir), f"cannot write into the output folder: {exc.strerror}"
+        ) from None
+
+
+def _check_name_length(clip: Path, out_dir: Path) -> None:
+    try:
+        longest = os.pathconf(out_dir, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        longest = 255
+    needed = len((Path(clip).stem + LONGEST_SUFFIX).encode())
+    if needed > longest:
+        raise PipelineError(
+            str(clip),
+            f"name too long for its output files ({needed} bytes, the output folder allows "
+            f"{longest}): rename the clip",
+        )
 
 
 def package_versions() -> dict[str, str]:

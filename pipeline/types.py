@@ -184,6 +184,11 @@ class SourceInfo:
     sample_rate: int  # of the decoded audio handed to the models
     frame_rate: float | None = None  # of the video stream; None for audio-only input
     download: Download | None = None  # set when the clip was fetched from a link
+    # `duration` is what decoded; the container's own claim is kept beside it.
+    claimed_duration: float | None = None  # None when the container does not say
+    decode_errors: int = 0  # error lines ffmpeg printed while decoding
+    damage: str | None = None  # what is wrong, when damaged media was allowed through
+    channels_used: str | None = None  # e.g. "left only" when a stereo mix cancels out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SourceInfo:

@@ -103,7 +103,7 @@ def test_json_holds_what_is_needed_to_redo_the_analysis(sample_run):
     ("args", "problem"),
     [
         (["transcribe", "no/such/clip.mp4"], "no/such/clip.mp4: file not found"),
-        (["transcribe", "pyproject.toml"], "pyproject.toml: no audio stream"),
+        (["transcribe", "pyproject.toml"], "pyproject.toml: not a media file this pipeline reads"),
         (["transcribe", "samples/README.md"], "README.md: not a readable media file"),
         (
             ["transcribe", "samples/council_sample.mp4", "--set", "asr.modle=base"],

@@ -71,3 +71,35 @@ def test_yaml_is_loaded_safely(tmp_path):
     path.write_text("asr:\n  model: !!python/object/apply:os.system ['true']\n")
     with pytest.raises(PipelineError, match="invalid YAML"):
         load_config(path)
+
+
+def test_the_language_list_is_whisper_s_own():
+    from whisper.tokenizer import LANGUAGES
+
+    from pipeline.config import WHISPER_LANGUAGES
+
+    assert set(LANGUAGES) == WHISPER_LANGUAGES
+
+
+@pytest.mark.parametrize(
+    ("overrides", "problem"),
+    [
+        ({"asr.language": "xx"}, "not a language code Whisper knows"),
+        ({"diarization.max_speakers": 65}, "less than or equal to 64"),
+        ({"diarization.min_speakers": 3, "diarization.max_speakers": 2}, "is more than"),
+        ({"diarization.num_speakers": 5, "diarization.max_speakers": 4}, "outside"),
+        ({"diarization.names": {"SPEAKER_00": "a\tb"}}, "one line"),
+        ({"output.min_cue_duration": 8, "output.max_cue_duration": 7}, "is more than"),
+        ({"output.close_gap_frames": 1000}, "less than or equal to 120"),
+    ],
+)
+def test_absurd_values_are_refused(overrides, problem):
+    with pytest.raises(PipelineError, match=problem):
+        load_config(None, overrides)
+
+
+def test_a_key_given_twice_in_yaml_is_refused(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("output:\n  max_lines: 2\nasr: {}\noutput:\n  max_lines: 3\n")
+    with pytest.raises(PipelineError, match="duplicate key 'output'"):
+        load_config(path)

@@ -102,6 +102,7 @@ def _process_claimed(
         **_engines(transcript),
         speakers=len(transcript.speakers) if config.diarization.enabled else None,
         note=NO_SPEECH if NO_SPEECH in transcript.notes else None,
+        damage=transcript.source.damage,
         input_sha256=transcript.source.sha256,
         outputs=[Path(p).relative_to(task.out_root).as_posix() for p in paths],
         finished_at=now(),

@@ -24,8 +24,14 @@ from pipeline.batch.records import (
 )
 from pipeline.config import Config
 from pipeline.errors import PipelineError
-from pipeline.stages.audio import MEDIA_EXTENSIONS, choose_audio_stream, probe
+from pipeline.stages.audio import (
+    MEDIA_EXTENSIONS,
+    check_local_file,
+    choose_audio_stream,
+    probe,
+)
 from pipeline.stages.fetch import fetch, output_name, store_path
+from pipeline.stages.writers import output_pattern
 
 if TYPE_CHECKING:
     pass
@@ -52,7 +58,8 @@ def discover(
     bar.close()
     tasks = [item for item in found if isinstance(item, ClipTask)]
     results = [item for item in found if isinstance(item, ClipResult)]
-    return _drop_collisions(tasks, results)
+    tasks, results = _drop_collisions(tasks, results)
+    return _protect_inputs(tasks, results, files)
 
 
 def discover_links(
@@ -118,10 +125,9 @@ def _walk(folder: Path, out: Path) -> Iterable[Path]:
     for root, dirs, names in os.walk(folder):
         here = Path(root)
         dirs[:] = [d for d in dirs if not d.startswith(".") and (here / d).resolve() != out]
-        for name in names:
-            path = here / name
-            if not name.startswith(".") and path.is_file():
-                yield path
+        for name in names:  # every kind of file: a pipe or a broken link is reported
+            if not name.startswith("."):
+                yield here / name
 
 
 def _classify(path: Path, folder: Path, out: Path, config: Config) -> ClipTask | ClipResult:
@@ -134,6 +140,7 @@ def _classify(path: Path, folder: Path, out: Path, config: Config) -> ClipTask |
         return ClipResult(rel, "skipped", note=f"not media: {problem}")
 
     try:
+        check_local_file(path)  # before probing: opening a named pipe would block
         if path.stat().st_size == 0:
             return not_a_clip("empty file (0 bytes)")
         info = probe(path)
@@ -145,6 +152,26 @@ def _classify(path: Path, folder: Path, out: Path, config: Config) -> ClipTask |
     duration = as_float(info.get("format", {}).get("duration"))
     out_dir = out / PurePosixPath(rel).parent
     return ClipTask(str(path), rel, str(out_dir), str(out), duration)
+
+
+def _protect_inputs(
+    tasks: list[ClipTask], results: list[ClipResult], files: list[Path]
+) -> tuple[list[ClipTask], list[ClipResult]]:
+    """A clip whose output files would replace a file of DIR fails instead (OUT inside DIR,
+    or DIR inside OUT): inputs are never written."""
+    by_folder: dict[Path, list[str]] = {}
+    for path in files:
+        by_folder.setdefault(path.parent.resolve(), []).append(path.name)
+    kept = []
+    for task in tasks:
+        pattern = output_pattern(task.stem)
+        taken = [n for n in by_folder.get(Path(task.out_dir), []) if pattern.fullmatch(n)]
+        if taken:
+            problem = f"its output files would replace the input {taken[0]}: choose another --out"
+            results.append(ClipResult(task.rel, "failed", error=problem, finished_at=now()))
+        else:
+            kept.append(task)
+    return kept, results
 
 
 def _drop_collisions(

@@ -62,6 +62,7 @@ class ClipResult:
     speakers: int | None = None
     error: str | None = None
     note: str | None = None
+    damage: str | None = None  # damaged media transcribed with allow_damaged: what is wrong
     input_sha256: str | None = None
     outputs: list[str] = field(default_factory=list)  # below OUT, with "/"
     finished_at: str | None = None  # UTC, when the outputs were written

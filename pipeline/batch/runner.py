@@ -40,9 +40,10 @@ from pipeline.batch.records import (
     config_hash,
     default_out,
 )
-from pipeline.batch.workers import run_dask, run_here, run_pool
+from pipeline.batch.workers import connect, run_dask, run_here, run_pool
 from pipeline.config import Config
 from pipeline.errors import PipelineError
+from pipeline.run import prepare_out_dir
 
 if TYPE_CHECKING:
     from pipeline.models.registry import Models
@@ -60,7 +61,19 @@ def run_batch(options: BatchOptions, config: Config, models: Models | None = Non
         raise PipelineError(str(options.folder), "not a folder or a list of links")
     if options.workers < 1:
         raise PipelineError("--workers", "must be at least 1")
-    out.mkdir(parents=True, exist_ok=True)
+    if out == folder:
+        raise PipelineError(
+            str(options.out),
+            "the output folder is the folder of clips: outputs would mix "
+            "with (and could replace) the inputs; choose another --out",
+        )
+    client = connect(options.scheduler) if options.scheduler else None  # before any file
+    try:
+        prepare_out_dir(out)
+    except PipelineError:
+        if client is not None:
+            client.close()
+        raise
     if folder.is_file():  # a list of links
         tasks, results = discover_links(folder, out, config, options.quiet)
     else:
@@ -89,8 +102,8 @@ def run_batch(options: BatchOptions, config: Config, models: Models | None = Non
     try:
         if not pending:
             pass
-        elif options.scheduler:
-            run_dask(pending, config, options, record, progress)
+        elif client is not None:
+            run_dask(client, pending, config, options, record, progress)
         elif options.workers == 1:
             run_here(pending, config, options, models, record, progress)
         else:
@@ -98,5 +111,7 @@ def run_batch(options: BatchOptions, config: Config, models: Models | None = Non
     finally:
         log.setLevel(saved_level)
         progress.close()
+        if client is not None:
+            client.close()
     results.sort(key=lambda r: r.path)
     return BatchReport(folder, out, results, round(time.perf_counter() - started, 3))

@@ -168,7 +168,18 @@ def _relay(messages: Any, progress: Progress) -> None:
         progress.stage(*item)
 
 
+def connect(scheduler: str) -> Any:
+    """A Dask client of `scheduler`; called before the batch writes anything."""
+    from distributed import Client
+
+    try:
+        return Client(scheduler, timeout=30)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise PipelineError(str(scheduler), f"cannot reach the Dask scheduler: {exc}") from None
+
+
 def run_dask(
+    client: Any,
     tasks: list[ClipTask],
     config: Config,
     options: BatchOptions,
@@ -176,26 +187,19 @@ def run_dask(
     progress: Progress,
 ) -> None:
     """Send clips to the Dask scheduler; workers must see DIR and OUT at the same paths."""
-    from distributed import Client, as_completed
+    from distributed import as_completed
 
-    try:
-        client = Client(options.scheduler, timeout=30)
-    except (OSError, TimeoutError, ValueError) as exc:
-        raise PipelineError(
-            str(options.scheduler), f"cannot reach the Dask scheduler: {exc}"
-        ) from None
-    with client:
-        futures = {
-            client.submit(dask_task, task, config, options.cache, options.force, pure=False): task
-            for task in tasks
-        }
-        progress.stage("", f"{len(futures)} clip(s) sent to {options.scheduler}")
-        for future in as_completed(futures):
-            task = futures[future]
-            try:
-                record(future.result())
-            except Exception as exc:  # a worker lost: the clip is failed, the rest goes on
-                record(lost(task, f"Dask worker failed: {type(exc).__name__}: {exc}"))
+    futures = {
+        client.submit(dask_task, task, config, options.cache, options.force, pure=False): task
+        for task in tasks
+    }
+    progress.stage("", f"{len(futures)} clip(s) sent to {options.scheduler}")
+    for future in as_completed(futures):
+        task = futures[future]
+        try:
+            record(future.result())
+        except Exception as exc:  # a worker lost: the clip is failed, the rest goes on
+            record(lost(task, f"Dask worker failed: {type(exc).__name__}: {exc}"))
 
 
 def lost(task: ClipTask, problem: str) -> ClipResult:

@@ -8,8 +8,6 @@ stock phrases it invents over silence, and decoding loops.
 
 from __future__ import annotations
 
-import re
-import string
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,9 +16,8 @@ from tqdm import tqdm
 
 from pipeline.config import AsrOptions
 from pipeline.models.whisper import LoadedWhisper
+from pipeline.stages.repeats import collapse_repeats, normalise
 from pipeline.types import SAMPLE_RATE, Segment, SpeechRegion, Word
-
-_PUNCTUATION = string.punctuation + "«»—–…„“”"
 
 
 @dataclass
@@ -127,34 +124,6 @@ def _join(first: Word, second: Word) -> Word:
     )
 
 
-def collapse_repeats(words: list[Word], max_repeats: int, longest: int = 4) -> list[Word]:
-    """Cut a phrase of 1..`longest` words repeated more than `max_repeats` times to one copy."""
-    keys = [normalise(w.text) for w in words]
-    kept: list[Word] = []
-    i = 0
-    while i < len(words):
-        for n in range(1, longest + 1):
-            repeats = _count_repeats(keys, i, n)
-            if repeats > max_repeats:
-                kept.extend(words[i : i + n])
-                i += n * repeats
-                break
-        else:
-            kept.append(words[i])
-            i += 1
-    return kept
-
-
-def _count_repeats(keys: list[str], start: int, n: int) -> int:
-    phrase = keys[start : start + n]
-    if len(phrase) < n:
-        return 0
-    count = 1
-    while keys[start + count * n : start + (count + 1) * n] == phrase:
-        count += 1
-    return count
-
-
 def _collapse_segment_loops(segment: Segment, max_repeats: int) -> Segment:
     words = collapse_repeats(segment.words, max_repeats)
     if len(words) == len(segment.words):
@@ -174,13 +143,6 @@ def _is_stock_phrase(text: str, phrases: list[str]) -> bool:
         if known and known in said and len(known) >= 0.8 * len(said):
             return True
     return False
-
-
-def normalise(text: str) -> str:
-    """Lowercase, ё as е, no punctuation, single spaces: for comparing texts."""
-    text = text.lower().replace("ё", "е")
-    text = text.translate(str.maketrans(_PUNCTUATION, " " * len(_PUNCTUATION)))
-    return re.sub(r"\s+", " ", text).strip()
 
 
 def _clamp(value: float, low: float, high: float) -> float:

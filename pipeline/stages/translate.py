@@ -10,6 +10,7 @@ from typing import Protocol
 
 import numpy as np
 
+from pipeline.stages.repeats import collapse_text_loops
 from pipeline.types import ModelInfo, Sentence
 
 SOURCE, TARGET = "ru", "en"
@@ -24,12 +25,17 @@ class Translator(Protocol):
 
 
 def translate_sentences(
-    sentences: list[Sentence], translator: Translator, samples: np.ndarray, offset: float
+    sentences: list[Sentence],
+    translator: Translator,
+    samples: np.ndarray,
+    offset: float,
+    max_repeats: int | None = None,
 ) -> list[Sentence]:
-    """The sentences with their `translation` filled in."""
+    """The sentences with their `translation` filled in; with `max_repeats`, a phrase
+    repeated more often than that in a row (a decoding loop) is cut back to one copy."""
     if not sentences:
         return []
     texts = translator.translate(sentences, samples, offset)
     for sentence, text in zip(sentences, texts, strict=True):
-        sentence.translation = text
+        sentence.translation = collapse_text_loops(text, max_repeats) if max_repeats else text
     return sentences

@@ -1,14 +1,18 @@
 """Output files: SRT, WebVTT, JSON, RTTM and TSV, each checked and written atomically.
 
 Everything is rendered in memory and parsed back before the first file is
-touched, so a failure leaves the output folder as it was; each file then
-appears whole or not at all (temporary file, fsync, rename).
+touched. The files are then written as one set: each to a temporary file
+(fsync), and only when all are ready are they renamed into place; if one
+rename fails, those already moved are put back, so the folder holds either the
+whole new set or the old files as they were.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import tempfile
 from datetime import timedelta
 from pathlib import Path
@@ -16,8 +20,15 @@ from pathlib import Path
 import srt
 import webvtt
 
+from pipeline.errors import PipelineError
 from pipeline.stages.subtitles import displayed_lines
 from pipeline.types import Cue, Transcript
+
+# Temporary names stay short whatever the output's name, so a long clip name
+# cannot make them too long for the file system.
+_TEMP_PREFIX, _TEMP_SUFFIX = ".es-", ".tmp"
+# What the longest output name adds to the clip's stem: ".ru-en.srt" and a margin.
+LONGEST_SUFFIX = ".xx-xx.srt"
 
 
 def render_srt(cues: list[Cue], names: dict[str, str] | None = None) -> str:
@@ -129,15 +140,48 @@ def write_outputs(
         if target and "-" in target:
             target = None
         rendered[out_dir / f"{stem}.tsv"] = render_tsv(transcript, target)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for path, text in rendered.items():
-        atomic_write_text(path, text)
+    _refuse_to_overwrite(clip, rendered)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        write_set(rendered)
+    except OSError as exc:
+        raise PipelineError(str(out_dir), f"cannot write the outputs: {_reason(exc)}") from None
     return list(rendered)
 
 
+def output_pattern(stem: str) -> re.Pattern[str]:
+    """Every name `write_outputs` may give a clip's files: `<stem>.json`, `<stem>.ru.srt`, ..."""
+    return re.compile(re.escape(stem) + r"(\.[\w-]+\.(srt|vtt)|\.(json|rttm|tsv))")
+
+
+def write_set(files: dict[Path, str]) -> None:
+    """Write every file, or none: staged beside its target, then all renamed into place.
+
+    A target that already exists is kept under a hard link until the whole set
+    is in place, so a failed rename can put every old file back.
+    """
+    staged: dict[Path, str] = {}
+    try:
+        for path, text in files.items():
+            staged[path] = _stage(path, text)
+        _move_into_place(staged)
+    finally:
+        for temporary in staged.values():
+            Path(temporary).unlink(missing_ok=True)
+
+
 def atomic_write_text(path: Path, text: str) -> None:
+    write_set({path: text})
+
+
+def _stage(path: Path, text: str) -> str:
     handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - renamed into place, not closed-and-deleted
-        "w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False
+        "w",
+        encoding="utf-8",
+        dir=path.parent,
+        prefix=_TEMP_PREFIX,
+        suffix=_TEMP_SUFFIX,
+        delete=False,
     )
     try:
         with handle:
@@ -145,10 +189,53 @@ def atomic_write_text(path: Path, text: str) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(handle.name, 0o644)  # temporary files start private; outputs are to share
-        os.replace(handle.name, path)
     except BaseException:
         Path(handle.name).unlink(missing_ok=True)
         raise
+    return handle.name
+
+
+def _move_into_place(staged: dict[Path, str]) -> None:
+    backups: dict[Path, str | None] = {}  # target -> hard link to its old version, if any
+    try:
+        for path, temporary in staged.items():
+            backups[path] = _keep_old(path)
+            os.replace(temporary, path)
+    except BaseException:
+        for path, backup in backups.items():
+            if backup is not None:
+                os.replace(backup, path)
+            elif not os.path.exists(staged[path]):  # moved in, and nothing was there before
+                Path(path).unlink(missing_ok=True)
+        raise
+    finally:
+        for backup in backups.values():
+            if backup is not None:
+                Path(backup).unlink(missing_ok=True)
+
+
+def _keep_old(path: Path) -> str | None:
+    if not path.is_file():
+        return None
+    # os.link fails rather than follow a name taken meanwhile, so mktemp is safe here.
+    backup = tempfile.mktemp(prefix=_TEMP_PREFIX, suffix=".old", dir=path.parent)
+    try:
+        os.link(path, backup)
+    except OSError:  # a file system without hard links
+        shutil.copy2(path, backup)
+    return backup
+
+
+def _refuse_to_overwrite(clip: Path, rendered: dict[Path, str]) -> None:
+    """The input is evidence: no output may replace it, whatever it is named."""
+    for path in rendered:
+        if path.exists() and clip.exists() and os.path.samefile(path, clip):
+            raise PipelineError(str(clip), f"refusing to overwrite the input with {path.name}")
+
+
+def _reason(exc: OSError) -> str:
+    where = f" ({Path(exc.filename).name})" if exc.filename else ""
+    return f"{exc.strerror or exc}{where}"
 
 
 def _vtt_text(cue: Cue, names: dict[str, str] | None) -> str:

@@ -9,6 +9,7 @@ import srt
 import webvtt
 from pydantic import TypeAdapter
 
+from pipeline.errors import PipelineError
 from pipeline.stages.writers import (
     atomic_write_text,
     render_json,
@@ -112,6 +113,27 @@ def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path, mon
         atomic_write_text(target, "new")
     assert target.read_text() == "old and good"
     assert [p.name for p in tmp_path.iterdir()] == ["clip.ru.srt"]
+
+
+def test_an_output_set_is_all_new_or_all_old_when_one_file_cannot_be_replaced(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "clip.ru.srt").write_text("old subtitles")
+    (out / "clip.json").mkdir()  # a folder in the way: the JSON cannot be put in place
+    (out / "clip.json" / "keep").write_text("x")
+    before = sorted(p.name for p in out.iterdir())
+    with pytest.raises(PipelineError, match="cannot write the outputs"):
+        write_outputs(_transcript(), tmp_path / "clip.mp4", out, ["srt", "vtt", "json"])
+    assert (out / "clip.ru.srt").read_text() == "old subtitles"
+    assert sorted(p.name for p in out.iterdir()) == before  # no new file, no temporary
+
+
+def test_outputs_never_replace_the_input(tmp_path):
+    clip = tmp_path / "evidence.json"
+    clip.write_bytes(b"the clip itself")
+    with pytest.raises(PipelineError, match="refusing to overwrite the input"):
+        write_outputs(_transcript(), clip, tmp_path, ["json"])
+    assert clip.read_bytes() == b"the clip itself"
 
 
 # Golden outputs of the bundled sample ----------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pipeline.config import OutputOptions
+from pipeline.config import MAX_FRAME_RATE, MIN_FRAME_RATE, OutputOptions
 
 RULES = {
     "line_length": "a line is longer than the language's limit (speaker name included)",
@@ -20,6 +20,7 @@ RULES = {
     "outside_sentence": "a translated cue outside the time span of the sentence it translates",
 }
 DIALOGUE_DASH = "-"
+AUDIO_ONLY_FRAME_RATE = 25.0
 EPSILON = 1e-3
 
 
@@ -61,10 +62,18 @@ def rules_for(options: OutputOptions, language: str, frame_rate: float | None) -
         min_duration=options.min_cue_duration,
         max_duration=options.max_cue_duration,
         reading_speed=options.reading_speed,
-        frame_rate=options.frame_rate or frame_rate or 25.0,
+        frame_rate=options.frame_rate or plausible_frame_rate(frame_rate) or AUDIO_ONLY_FRAME_RATE,
         min_gap_frames=options.min_gap_frames,
         close_gap_frames=options.close_gap_frames,
         max_lead=options.max_lead,
         max_linger=options.max_linger,
         language=language,
     )
+
+
+def plausible_frame_rate(frame_rate: float | None) -> float | None:
+    """The clip's frame rate if real video runs at it; a slide show (1 fps) or a bogus
+    header is not a grid to snap subtitles to."""
+    if frame_rate is not None and MIN_FRAME_RATE <= frame_rate <= MAX_FRAME_RATE:
+        return frame_rate
+    return None
