@@ -279,6 +279,7 @@ def transcribe_clip(
     `download`: how `clip` was fetched from a link (`pipeline.stages.fetch`); it goes
     into the JSON's `source` and names the outputs, `<media id>-<SHA-256 prefix>`.
     """
+    clip = Path(clip)
     check_paths(clip, out_dir)
     transcript = process_clip(clip, config, models, progress, clock, cache)
     formats = config.output.formats
