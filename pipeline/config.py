@@ -14,7 +14,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
-from pipeline.errors import PipelineError
+from pipeline.errors import PipelineError, one_line
 
 KNOWN_HALLUCINATIONS = [
     "Субтитры сделал DimaTorzok",
@@ -332,7 +332,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise PipelineError(str(path), f"invalid YAML: {_one_line(str(exc))}") from None
+        raise PipelineError(str(path), f"invalid YAML: {one_line(str(exc))}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -357,10 +357,6 @@ def _describe(exc: ValidationError) -> str:
     if first["type"] == "extra_forbidden":
         return f"unknown option {where}"
     return f"{where}: {first['msg']} (got {first.get('input')!r})"
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
 
 
 def describe_options() -> list[tuple[str, Any, str]]:

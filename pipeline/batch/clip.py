@@ -18,12 +18,11 @@ from pipeline.batch.records import (
     ClipTask,
     config_hash,
     now,
-    one_line,
     worker_name,
 )
 from pipeline.cache import CACHE_DIR, digest
 from pipeline.config import Config
-from pipeline.errors import PipelineError
+from pipeline.errors import PipelineError, one_line
 from pipeline.timing import StageClock
 
 if TYPE_CHECKING:

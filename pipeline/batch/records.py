@@ -138,10 +138,6 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def one_line(text: str) -> str:
-    return " ".join(text.split())
-
-
 def as_float(value: Any) -> float | None:
     try:
         return round(float(value), 3)

@@ -20,11 +20,10 @@ from pipeline.batch.records import (
     ClipResult,
     ClipTask,
     now,
-    one_line,
 )
 from pipeline.cache import digest
 from pipeline.config import Config
-from pipeline.errors import PipelineError
+from pipeline.errors import PipelineError, one_line
 
 if TYPE_CHECKING:
     from pipeline.models.registry import Models

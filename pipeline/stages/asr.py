@@ -8,19 +8,18 @@ stock phrases it invents over silence, and decoding loops.
 
 from __future__ import annotations
 
-import re
-import string
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from tqdm import tqdm
 
 from pipeline.config import AsrOptions
-from pipeline.models.whisper import LoadedWhisper
+from pipeline.text import normalise
 from pipeline.types import SAMPLE_RATE, Segment, SpeechRegion, Word
 
-_PUNCTUATION = string.punctuation + "«»—–…„“”"
+if TYPE_CHECKING:
+    from pipeline.models.whisper import LoadedWhisper
 
 
 @dataclass
@@ -174,13 +173,6 @@ def _is_stock_phrase(text: str, phrases: list[str]) -> bool:
         if known and known in said and len(known) >= 0.8 * len(said):
             return True
     return False
-
-
-def normalise(text: str) -> str:
-    """Lowercase, ё as е, no punctuation, single spaces: for comparing texts."""
-    text = text.lower().replace("ё", "е")
-    text = text.translate(str.maketrans(_PUNCTUATION, " " * len(_PUNCTUATION)))
-    return re.sub(r"\s+", " ", text).strip()
 
 
 def _clamp(value: float, low: float, high: float) -> float:

@@ -122,8 +122,8 @@ def test_a_folder_without_media_is_one_line_error(tmp_path: Path):
     result = run_eval(tmp_path, "--no-baseline", "--out", tmp_path / "out")
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
-        f"error: {tmp_path}: no media files (.aac .avi .flac .m4a .mkv .mov .mp3 .mp4 .oga .ogg "
-        ".opus .wav .webm .wma) and no manifest.tsv: nothing to evaluate"
+        f"error: {tmp_path}: no media files (mp4, wav, ...) and no manifest.tsv: "
+        "nothing to evaluate"
     ]
     assert not (tmp_path / "out").exists()
     missing = run_eval(tmp_path / "nowhere", "--no-baseline")

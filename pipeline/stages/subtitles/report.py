@@ -44,10 +44,12 @@ def _broken(
     spans: dict[int, tuple[float, float]] | None,
     line_factor: int,
 ):
-    line_chars = max(rules.line_chars, 42) if line_factor > 1 else rules.line_chars
     for number, line in enumerate(displayed_lines(cue, names), start=1):
-        if len(line) > line_chars:
-            yield "line_length", f"line {number} has {len(line)} characters (limit {line_chars})"
+        if len(line) > rules.line_chars:
+            yield (
+                "line_length",
+                f"line {number} has {len(line)} characters (limit {rules.line_chars})",
+            )
     if len(cue.lines) > rules.max_lines * line_factor:
         yield "line_count", f"{len(cue.lines)} lines (limit {rules.max_lines * line_factor})"
     duration = cue.end - cue.start
