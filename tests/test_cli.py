@@ -224,3 +224,23 @@ def test_rules_still_broken_are_listed_and_summarised(sample_run):
             assert f"{track}: {broken} of {len(cues)} cue(s) break a subtitle rule" in result.stderr
         else:  # measured: no cue of the sample breaks a rule
             assert "break a subtitle rule" not in result.stderr
+
+
+@pytest.mark.parametrize("debug", [False, True], ids=["plain", "debug"])
+def test_an_unexpected_error_is_one_line_and_debug_adds_its_traceback(
+    debug, short_speech, tmp_path, capsys
+):
+    """Whisper rejects the language itself: a library's ValueError, not a PipelineError."""
+    from pipeline.cli import main
+
+    out = tmp_path / "out"
+    args = ["transcribe", str(short_speech), "--out", str(out), "--language", "xx", "--quiet"]
+    status = main([*args, "--set", "diarization.enabled=false", *(["--debug"] if debug else [])])
+    assert status == 1
+    err = capsys.readouterr().err
+    assert (
+        err.strip().splitlines()[-1]
+        == f"error: {short_speech}: ValueError: Unsupported language: xx"
+    )
+    assert ("Traceback (most recent call last)" in err) == debug
+    assert not out.exists() or not any(out.iterdir())

@@ -20,7 +20,6 @@ import platform
 import subprocess
 import sys
 import time
-import warnings
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -305,8 +304,6 @@ def main(argv: list[str] | None = None) -> int:
         help="folder for bench.json, bench.md, bench.png and the long inputs",
     )
     args = parser.parse_args(argv)
-    warnings.filterwarnings("ignore", message=r"(?s).*torchcodec")
-    warnings.filterwarnings("ignore", message=".*FP16 is not supported on CPU.*")
     baseline_max = -1.0 if args.no_baseline else args.baseline_max_minutes
     try:
         overrides = dict(parse_override(item) for item in args.set)

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-
-os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "0")
 
 import pytest
 
