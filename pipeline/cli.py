@@ -318,7 +318,7 @@ def _run_config(args: argparse.Namespace) -> int:
 
 
 def _run_schema(args: argparse.Namespace) -> int:
-    from pipeline.types import transcript_schema
+    from pipeline.schema import transcript_schema
 
     sys.stdout.write(json.dumps(transcript_schema(), indent=2, ensure_ascii=False) + "\n")
     return 0

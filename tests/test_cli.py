@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jsonschema
 import pytest
 import srt
 import webvtt
@@ -84,7 +85,8 @@ def test_sample_subtitles_read_back_and_match_the_reference(sample_run):
 def test_json_holds_what_is_needed_to_redo_the_analysis(sample_run):
     _, out = sample_run
     data = json.loads((out / "council_sample.json").read_text(encoding="utf-8"))
-    assert data["schema_version"]
+    schema = json.loads((REPO / "docs" / "transcript.schema.json").read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator(schema).validate(data)  # the committed file itself
     source = data["source"]
     assert source["name"] == "council_sample.mp4" and len(source["sha256"]) == 64
     assert source["duration"] == pytest.approx(44.8, abs=0.2)
