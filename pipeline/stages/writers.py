@@ -16,7 +16,7 @@ from pathlib import Path
 import srt
 import webvtt
 
-from pipeline.stages.subtitles import displayed_lines
+from pipeline.display import displayed_lines
 from pipeline.types import Cue, Transcript
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import math
 from collections import Counter
 
+from pipeline.display import DIALOGUE_DASH
 from pipeline.stages.subtitles.display import (
     displayed_lines,
     reading_chars,
     sentence_ids,
     speech_span,
 )
-from pipeline.stages.subtitles.rules import DIALOGUE_DASH, EPSILON, CueRules
+from pipeline.stages.subtitles.rules import EPSILON, CueRules
 from pipeline.types import Cue, RuleViolation
 
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from pipeline.config import OutputOptions
+from pipeline.display import DIALOGUE_DASH
 from pipeline.stages.subtitles.dialogue import pair_dialogue
 from pipeline.stages.subtitles.display import (
     cue_start,
@@ -16,7 +17,7 @@ from pipeline.stages.subtitles.display import (
 )
 from pipeline.stages.subtitles.lines import chunk, wrap_lines
 from pipeline.stages.subtitles.report import check_cues
-from pipeline.stages.subtitles.rules import DIALOGUE_DASH, CueRules, rules_for
+from pipeline.stages.subtitles.rules import CueRules, rules_for
 from pipeline.stages.subtitles.timing import fit_timing, separate, snap
 from pipeline.types import Cue, RuleViolation, Sentence, Word
 
