@@ -8,6 +8,7 @@ import logging
 import sys
 import textwrap
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,15 +29,19 @@ def main(argv: list[str] | None = None) -> int:
     status 1; with --debug, its traceback comes first."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    debug = getattr(args, "debug", False)
-    _setup_logging(quiet=getattr(args, "quiet", False), debug=debug)
+    _setup_logging(quiet=getattr(args, "quiet", False), debug=args.debug)
+    return reporting_errors(lambda: args.handler(args), args)
+
+
+def reporting_errors(command: Callable[[], int], args: argparse.Namespace) -> int:
+    """`command()`'s exit status; an error becomes one line (and, with --debug, its traceback)."""
     try:
-        return args.handler(args)
+        return command()
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # whatever goes wrong, the user gets one line, not a traceback
-        if debug:
+        if args.debug:
             traceback.print_exc()
         print(f"error: {_error_line(args, exc)}", file=sys.stderr)
         return 1
@@ -48,7 +53,7 @@ def _error_line(args: argparse.Namespace, exc: Exception) -> str:
         return str(exc)
     subject = next(
         (str(getattr(args, name)) for name in ("clip", "folder", "data") if hasattr(args, name)),
-        f"python -m pipeline {args.command}",
+        f"python -m pipeline {getattr(args, 'command', '')}".strip(),
     )
     problem = one_line(str(exc))
     return f"{subject}: {type(exc).__name__}" + (f": {problem}" if problem else "")

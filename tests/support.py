@@ -13,7 +13,7 @@ from typing import Any
 
 import jiwer
 
-from pipeline.stages.asr import normalise
+from pipeline.text import normalise
 
 ASTERISK_RU = Path("/usr/share/asterisk/sounds/ru")
 ASTERISK_RU_TEXT = Path("/usr/share/doc/asterisk-core-sounds-ru/core-sounds-ru.txt.gz")

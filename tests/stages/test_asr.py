@@ -122,7 +122,3 @@ def test_ordinary_repetition_is_kept():
         "и",
         "всё",
     ]
-
-
-def test_normalise_for_comparison():
-    assert normalise("Ёлки-палки, «Старобельск»!") == "елки палки старобельск"
