@@ -54,7 +54,7 @@ $(STAMP): pyproject.toml
 models-offline: $(STAMP)
 	$(PY) -m pipeline.models.provision
 
-# Needs internet: the Argos ru->en package, and Whisper sizes by choice (WHISPER="small large-v3").
+# Needs internet: the Argos ru->en package, and Whisper sizes by choice (WHISPER_SIZES="small large-v3").
 WHISPER_SIZES ?=
 models: setup
 	$(PY) -m pipeline.models.provision --online --whisper $(WHISPER_SIZES)

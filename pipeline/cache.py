@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from pydantic import BaseModel
 
 from pipeline.config import AudioOptions
+from pipeline.errors import one_line
 from pipeline.stages.audio import Audio, file_sha256, load_audio
 from pipeline.stages.writers import atomic_write_text
 from pipeline.types import Segment, Sentence, SourceInfo, SpeakerTurn, SpeechRegion
@@ -127,18 +128,36 @@ class StageCache:
         return self.root / stage / f"{key}.json"
 
     def get(self, stage: str, key: str, load: Callable[[Any], T]) -> T | None:
-        """The stored value, or None when absent, unreadable or not what it claims to be."""
+        """The stored value, or None when absent, unreadable or not what it claims to be.
+
+        A bad entry is computed again, and said so: an entry the code cannot load
+        (a bug, or a format changed without a new CACHE_FORMAT) must not silently
+        turn into a permanent miss.
+        """
         if not self.enabled:
             return None
+        path = self.path(stage, key)
         try:
-            entry = json.loads(self.path(stage, key).read_text(encoding="utf-8"))
+            entry = json.loads(path.read_text(encoding="utf-8"))
             if entry["stage"] != stage or entry["key"] != key:
                 raise ValueError("entry does not match its name")
-            value = load(entry["value"])
+            stored = entry["value"]
         except FileNotFoundError:
             return None
-        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-            log.debug("cache: ignoring bad entry %s/%s: %s", stage, key, exc)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            log.warning("cache: %s: unreadable entry (%s); computing it again", path, exc)
+            return None
+        try:
+            value = load(stored)
+        except Exception as exc:  # whatever the loader raises, the stage can still run
+            log.warning(
+                "cache: %s: cannot load the %s entry (%s: %s); computing it again",
+                path,
+                stage,
+                type(exc).__name__,
+                one_line(str(exc)),
+                exc_info=log.isEnabledFor(logging.DEBUG),
+            )
             return None
         self.hits.append(stage)
         return value

@@ -7,6 +7,8 @@ import json
 import logging
 import sys
 import textwrap
+import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,23 +19,44 @@ from pipeline.config import (
     parse_override,
     render_default_yaml,
 )
-from pipeline.errors import PipelineError
+from pipeline.errors import PipelineError, one_line
 
 log = logging.getLogger("pipeline")
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run a command. Any error is one line, `error: <subject>: <problem>`, and exit
+    status 1; with --debug, its traceback comes first."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    _setup_logging(quiet=getattr(args, "quiet", False))
+    _setup_logging(quiet=getattr(args, "quiet", False), debug=args.debug)
+    return reporting_errors(lambda: args.handler(args), args)
+
+
+def reporting_errors(command: Callable[[], int], args: argparse.Namespace) -> int:
+    """`command()`'s exit status; an error becomes one line (and, with --debug, its traceback)."""
     try:
-        return args.handler(args)
-    except PipelineError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return command()
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # whatever goes wrong, the user gets one line, not a traceback
+        if args.debug:
+            traceback.print_exc()
+        print(f"error: {_error_line(args, exc)}", file=sys.stderr)
+        return 1
+
+
+def _error_line(args: argparse.Namespace, exc: Exception) -> str:
+    """`<subject>: <problem>`; an unexpected error is named by the command's input and type."""
+    if isinstance(exc, PipelineError):
+        return str(exc)
+    subject = next(
+        (str(getattr(args, name)) for name in ("clip", "folder", "data") if hasattr(args, name)),
+        f"python -m pipeline {getattr(args, 'command', '')}".strip(),
+    )
+    problem = one_line(str(exc))
+    return f"{subject}: {type(exc).__name__}" + (f": {problem}" if problem else "")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,16 +69,33 @@ def build_parser() -> argparse.ArgumentParser:
     _add_transcribe(commands, options)
     _add_batch(commands, options)
     _add_eval(commands, options)
-    show = commands.add_parser("config", help="print the default configuration as commented YAML")
+    show = commands.add_parser(
+        "config",
+        parents=[_debug_option()],
+        help="print the default configuration as commented YAML",
+    )
     show.set_defaults(handler=_run_config)
-    schema = commands.add_parser("schema", help="print the JSON Schema of <clip>.json")
+    schema = commands.add_parser(
+        "schema", parents=[_debug_option()], help="print the JSON Schema of <clip>.json"
+    )
     schema.set_defaults(handler=_run_schema)
     return parser
 
 
+def _debug_option() -> argparse.ArgumentParser:
+    """--debug, which every command takes."""
+    options = argparse.ArgumentParser(add_help=False)
+    options.add_argument(
+        "--debug",
+        action="store_true",
+        help="on an error, show its traceback too; log every detail (cache, workers)",
+    )
+    return options
+
+
 def _pipeline_options() -> argparse.ArgumentParser:
     """The options every command that runs the pipeline takes."""
-    options = argparse.ArgumentParser(add_help=False)
+    options = argparse.ArgumentParser(add_help=False, parents=[_debug_option()])
     options.add_argument("-c", "--config", type=Path, help="YAML file of options (see below)")
     options.add_argument(
         "--set",
@@ -332,7 +372,7 @@ def _run_config(args: argparse.Namespace) -> int:
 
 
 def _run_schema(args: argparse.Namespace) -> int:
-    from pipeline.types import transcript_schema
+    from pipeline.schema import transcript_schema
 
     sys.stdout.write(json.dumps(transcript_schema(), indent=2, ensure_ascii=False) + "\n")
     return 0
@@ -346,9 +386,9 @@ def _options_epilog() -> str:
     return "\n".join(lines)
 
 
-def _setup_logging(quiet: bool) -> None:
+def _setup_logging(quiet: bool, debug: bool = False) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(message)s"))
     log.handlers[:] = [handler]
-    log.setLevel(logging.WARNING if quiet else logging.INFO)
+    log.setLevel(logging.DEBUG if debug else logging.WARNING if quiet else logging.INFO)
     log.propagate = False

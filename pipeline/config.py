@@ -22,7 +22,7 @@ from pydantic import (
     model_validator,
 )
 
-from pipeline.errors import PipelineError
+from pipeline.errors import PipelineError, one_line
 
 KNOWN_HALLUCINATIONS = [
     "Субтитры сделал DimaTorzok",
@@ -446,7 +446,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     try:
         data = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader subclass
     except yaml.YAMLError as exc:
-        raise PipelineError(str(path), f"invalid YAML: {_one_line(str(exc))}") from None
+        raise PipelineError(str(path), f"invalid YAML: {one_line(str(exc))}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -490,10 +490,6 @@ def _describe(exc: ValidationError) -> str:
     if isinstance(given, dict | list) and len(repr(given)) > 80:
         return f"{where}: {message}"
     return f"{where}: {message} (got {given!r})"
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
 
 
 def describe_options() -> list[tuple[str, Any, str]]:

@@ -8,3 +8,8 @@ class PipelineError(Exception):
         super().__init__(f"{subject}: {problem}")
         self.subject = subject
         self.problem = problem
+
+
+def one_line(text: str) -> str:
+    """A message on one line: a library's multi-line error must not break a log or a table."""
+    return " ".join(text.split())

@@ -288,12 +288,3 @@ class Transcript:
             violations=[RuleViolation.from_dict(v) for v in data.get("violations", [])],
             schema_version=data.get("schema_version", SCHEMA_VERSION),
         )
-
-
-def transcript_schema() -> dict[str, Any]:
-    """JSON Schema of `<clip>.json` (docs/transcript.schema.json is this, written out)."""
-    from pydantic import TypeAdapter
-
-    schema = TypeAdapter(Transcript).json_schema()
-    schema["title"] = f"evidence-subtitles transcript, schema version {SCHEMA_VERSION}"
-    return schema

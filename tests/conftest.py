@@ -1,22 +1,19 @@
-import os
 import shutil
 from pathlib import Path
 
 import pytest
-import torch
 
 from pipeline.config import Config, model_cache_dir
 from pipeline.models.provision import provision_whisper_base
-from pipeline.models.registry import Models
+from pipeline.models.registry import Models, prepare_process
 from tests import support
 
-os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "0")
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "samples" / "council_sample.mp4"
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    torch.set_num_threads(1)
+    prepare_process(Config())  # as every entry point does
 
 
 @pytest.fixture(scope="session")

@@ -9,10 +9,11 @@ from __future__ import annotations
 import gzip
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import jiwer
 
-from pipeline.stages.asr import normalise
+from pipeline.text import normalise
 
 ASTERISK_RU = Path("/usr/share/asterisk/sounds/ru")
 ASTERISK_RU_TEXT = Path("/usr/share/doc/asterisk-core-sounds-ru/core-sounds-ru.txt.gz")
@@ -62,6 +63,17 @@ def concat_prompts(ids: list[str], out: Path, gap: float = 0.8) -> Path:
     chain += f"{joined}concat=n={len(ids)}:v=0:a=1[out]"
     ffmpeg(*inputs, "-filter_complex", chain, "-map", "[out]", "-ac", "1", "-ar", "16000", out)
     return out
+
+
+def config_options() -> list[tuple[str, Any]]:
+    """Every option as (section.key, pydantic FieldInfo), read off the models themselves."""
+    from pipeline.config import Config
+
+    return [
+        (f"{section_name}.{key}", option)
+        for section_name, section in Config.model_fields.items()
+        for key, option in section.annotation.model_fields.items()
+    ]
 
 
 def word_error_rate(reference: str, hypothesis: str) -> float:

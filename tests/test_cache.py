@@ -23,18 +23,33 @@ def test_keys_do_not_depend_on_spelling_or_order():
     assert digest(Config().vad) != digest(load_config(None, {"vad.threshold": 0.4}).vad)
 
 
-def test_a_missing_or_corrupt_entry_is_a_miss(tmp_path):
+def test_a_missing_or_corrupt_entry_is_a_miss_and_a_corrupt_one_is_reported(tmp_path, caplog):
     cache = StageCache(tmp_path)
     key = cache.key("vad", {"input": "x"})
     assert cache.get("vad", key, lambda v: v) is None
+    assert not caplog.records  # absent: an ordinary miss
     cache.put("vad", key, [[1, 2]])
     assert cache.get("vad", key, lambda v: v) == [[1, 2]]
     cache.path("vad", key).write_text('{"stage": "vad", "key": "')  # cut off mid-write
     assert cache.get("vad", key, lambda v: v) is None
+    assert "unreadable entry" in caplog.text and key in caplog.text
     other = cache.key("vad", {"input": "y"})
     cache.path("vad", other).write_text(cache.path("vad", key).read_text())
     assert cache.get("vad", other, lambda v: v) is None  # not what its name says
     assert StageCache(None).get("vad", key, lambda v: v) is None
+
+
+def test_a_loader_that_fails_is_shown_not_swallowed(tmp_path, caplog):
+    cache = StageCache(tmp_path)
+    key = cache.key("vad", {"input": "x"})
+    cache.put("vad", key, [[1, 2]])
+
+    def broken_loader(value):
+        return value["start"]  # a loader out of step with what was stored
+
+    assert cache.get("vad", key, broken_loader) is None
+    assert "cannot load the vad entry (TypeError:" in caplog.text
+    assert cache.hits == []
 
 
 @pytest.fixture(scope="module")

@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jsonschema
 import pytest
 import srt
 import webvtt
@@ -12,6 +13,7 @@ import webvtt
 from pipeline.evaluation.metrics import read_rttm, word_attribution_accuracy
 from pipeline.stages.subtitles import RULES
 from pipeline.types import Transcript
+from tests import support
 from tests.conftest import REPO, SAMPLE
 from tests.support import word_error_rate
 
@@ -84,7 +86,8 @@ def test_sample_subtitles_read_back_and_match_the_reference(sample_run):
 def test_json_holds_what_is_needed_to_redo_the_analysis(sample_run):
     _, out = sample_run
     data = json.loads((out / "council_sample.json").read_text(encoding="utf-8"))
-    assert data["schema_version"]
+    schema = json.loads((REPO / "docs" / "transcript.schema.json").read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator(schema).validate(data)  # the committed file itself
     source = data["source"]
     assert source["name"] == "council_sample.mp4" and len(source["sha256"]) == 64
     assert source["duration"] == pytest.approx(44.8, abs=0.2)
@@ -149,13 +152,16 @@ def test_errors_are_one_line_with_no_traceback_and_no_output(args, problem, tmp_
     assert not out.exists()
 
 
-def test_help_documents_every_option():
-    result = run_cli("transcribe", "--help")
+@pytest.mark.parametrize("command", ["transcribe", "batch", "eval"])
+def test_help_documents_every_option(command):
+    result = run_cli(command, "--help")
     assert result.returncode == 0
-    from pipeline.config import describe_options
-
-    for key, _, _ in describe_options():
-        assert key in result.stdout
+    shown = " ".join(result.stdout.split())
+    for key, option in support.config_options():  # the options themselves, not the help code
+        assert f"{key} [" in shown, key
+        assert " ".join(option.description.split()[:5]) in shown, key
+    for flag in ("--config", "--set", "--model", "--language", "--threads", "--debug"):
+        assert flag in shown
 
 
 # Measured 100 % (63 of 63 words) on the sample; the voices are very different.
@@ -224,3 +230,82 @@ def test_rules_still_broken_are_listed_and_summarised(sample_run):
             assert f"{track}: {broken} of {len(cues)} cue(s) break a subtitle rule" in result.stderr
         else:  # measured: no cue of the sample breaks a rule
             assert "break a subtitle rule" not in result.stderr
+
+
+@pytest.mark.parametrize("debug", [False, True], ids=["plain", "debug"])
+def test_an_unexpected_error_is_one_line_and_debug_adds_its_traceback(
+    debug, short_speech, tmp_path, capsys
+):
+    """Whisper rejects the language itself: a library's ValueError, not a PipelineError."""
+    from pipeline.cli import main
+
+    out = tmp_path / "out"
+    args = ["transcribe", str(short_speech), "--out", str(out), "--language", "xx", "--quiet"]
+    status = main([*args, "--set", "diarization.enabled=false", *(["--debug"] if debug else [])])
+    assert status == 1
+    err = capsys.readouterr().err
+    assert (
+        err.strip().splitlines()[-1]
+        == f"error: {short_speech}: ValueError: Unsupported language: xx"
+    )
+    assert ("Traceback (most recent call last)" in err) == debug
+    assert not out.exists() or not any(out.iterdir())
+
+
+@pytest.fixture(scope="module")
+def options_run(tmp_path_factory, short_speech):
+    """One real run with the language detected, a glossary and a token, Whisper watched.
+
+    The spy passes every call on to the real openai-whisper `transcribe`; it only
+    records the options the pipeline handed to it.
+    """
+    import whisper.model
+
+    from pipeline.cli import main
+
+    calls: list[dict] = []
+    real = whisper.model.Whisper.transcribe
+
+    def spy(self, audio, **options):
+        calls.append(options)
+        return real(self, audio, **options)
+
+    out = tmp_path_factory.mktemp("options") / "out"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(whisper.model.Whisper, "transcribe", spy)
+        patch.setenv("ARGOS_PACKAGES_DIR", str(tmp_path_factory.mktemp("no-argos")))
+        status = main(
+            [
+                "transcribe", str(short_speech), "--out", str(out), "--quiet",
+                "--language", "auto", "--glossary", "Солдатов,Старобельск",
+                "--set", "diarization.pipeline=offline",
+                "--set", "diarization.hf_token=hf_SECRET_do_not_write",
+            ]
+        )  # fmt: skip
+    return status, out, calls
+
+
+def test_the_glossary_reaches_whisper(options_run):
+    status, _, calls = options_run
+    assert status == 0
+    assert calls and all(call["task"] == "transcribe" for call in calls)
+    assert all("Солдатов, Старобельск" in call["initial_prompt"] for call in calls)
+
+
+def test_a_token_is_masked_in_the_json_and_written_nowhere(options_run):
+    _, out, _ = options_run
+    data = json.loads((out / "short.json").read_text(encoding="utf-8"))
+    assert data["config"]["diarization"]["hf_token"] == "**********"
+    for path in out.iterdir():
+        assert "hf_SECRET" not in path.read_text(encoding="utf-8"), path.name
+
+
+def test_an_auto_detected_language_is_recorded_and_translated(options_run):
+    _, out, calls = options_run
+    assert all(call["language"] is None for call in calls)  # Whisper detects it
+    data = json.loads((out / "short.json").read_text(encoding="utf-8"))
+    assert data["language"] == "ru" and data["config"]["asr"]["language"] == "auto"
+    assert data["sentences"] and all(
+        re.search("[A-Za-z]", s["translation"] or "") for s in data["sentences"]
+    )
+    assert sorted(data["cues"]) == ["en", "ru", "ru-en"]

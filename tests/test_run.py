@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 
-from pipeline.config import Config
+import pytest
+
+from pipeline.config import Config, load_config
 from pipeline.run import process_clip
 from tests.conftest import SAMPLE
 
@@ -24,3 +27,24 @@ def test_diarizing_alongside_recognition_changes_nothing_but_time(tmp_path, mode
         results.append(record)
     assert results[0] == results[1]
     assert len(results[0]["speakers"]) == 2 and results[0]["sentences"]
+
+
+@pytest.fixture(scope="module")
+def two_speakers():
+    """pyannote's own real sample: 30 s of English, two speakers (its RTTM says so)."""
+    import pyannote.audio
+
+    return Path(pyannote.audio.__file__).parent / "sample" / "sample.wav"
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "expected"),
+    [("num_speakers", 3, {3}), ("max_speakers", 1, {1}), ("min_speakers", 3, {3, 4, 5})],
+)
+def test_speaker_counts_from_the_config_reach_the_diarizer(
+    option, value, expected, two_speakers, models
+):
+    # No stretch is long enough to be speech: Whisper has nothing to do, the diarizer all.
+    overrides = {"vad.min_speech": 1000, "translate.engine": "none", f"diarization.{option}": value}
+    transcript = process_clip(two_speakers, load_config(None, overrides), models, progress=False)
+    assert len({turn.speaker for turn in transcript.turns}) in expected

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -19,12 +20,11 @@ from pipeline.batch.records import (
     ClipTask,
     config_hash,
     now,
-    one_line,
     worker_name,
 )
 from pipeline.cache import CACHE_DIR, digest
 from pipeline.config import Config
-from pipeline.errors import PipelineError
+from pipeline.errors import PipelineError, one_line
 from pipeline.timing import StageClock
 
 if TYPE_CHECKING:
@@ -90,8 +90,9 @@ def _process_claimed(
         problem = exc.problem if Path(exc.subject) in (source, source.resolve()) else str(exc)
         return _failed(task, problem, started, cache)
     except Exception as exc:  # a library failing on one odd file must not stop the batch
-        log.debug("clip %s failed", task.rel, exc_info=True)
-        return _failed(task, f"{type(exc).__name__}: {one_line(str(exc))}", started, cache)
+        failed = _failed(task, f"{type(exc).__name__}: {one_line(str(exc))}", started, cache)
+        failed.traceback = traceback.format_exc()  # crosses to the parent process with the result
+        return failed
     result = ClipResult(
         path=task.rel,
         status="done",

@@ -7,7 +7,6 @@ import io
 import json
 import logging
 from collections import Counter
-from dataclasses import asdict, fields
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,6 +17,7 @@ from pipeline.batch.records import (
     MANIFEST,
     STATUSES,
     ClipResult,
+    manifest_fields,
     now,
 )
 from pipeline.stages.writers import atomic_write_text
@@ -81,7 +81,7 @@ class Manifest:
                 "out": str(self.out),
                 "updated": now(),
                 "counts": {s: counts[s] for s in STATUSES},
-                "clips": [asdict(r) for r in ordered],
+                "clips": [r.manifest_row() for r in ordered],
             }
             atomic_write_text(self.csv_path, _csv(ordered))
             atomic_write_text(
@@ -92,10 +92,9 @@ class Manifest:
 def _csv(rows: list[ClipResult]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    names = [f.name for f in fields(ClipResult)]
-    writer.writerow(names)
+    writer.writerow([f.name for f in manifest_fields()])
     for row in rows:
-        values = asdict(row)
+        values = row.manifest_row()
         writer.writerow([_cell(v) for v in values.values()])
     return buffer.getvalue()
 

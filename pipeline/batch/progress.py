@@ -68,6 +68,10 @@ class Progress:
     def line(self, result: ClipResult) -> None:
         if result.status == "failed":
             text = f"error: {result.path}: {result.error}"
+            if result.traceback and log.isEnabledFor(logging.DEBUG):
+                text += "\n" + result.traceback.rstrip()
+            elif result.traceback:
+                text += " (--debug shows the traceback)"
         else:
             text = f"{result.status:7} {result.path}"
             if result.status == "done":

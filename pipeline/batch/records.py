@@ -6,7 +6,7 @@ import logging
 import os
 import socket
 from collections import Counter
-from dataclasses import dataclass, field, fields
+from dataclasses import Field, dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -69,11 +69,20 @@ class ClipResult:
     worker: str | None = None  # host:pid that did the work
     url: str | None = None  # the link, for a clip fetched from a list of links
     download: dict[str, Any] | None = None  # its provenance: `pipeline.types.Download`
+    # An unexpected error's traceback, shown with --debug; not a manifest column.
+    traceback: str | None = field(default=None, repr=False, metadata={"manifest": False})
+
+    def manifest_row(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in manifest_fields()}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ClipResult:
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def manifest_fields() -> list[Field]:
+    return [f for f in fields(ClipResult) if f.metadata.get("manifest", True)]
 
 
 @dataclass
@@ -144,10 +153,6 @@ def now() -> str:
 
 def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def one_line(text: str) -> str:
-    return " ".join(text.split())
 
 
 def as_float(value: Any) -> float | None:

@@ -98,7 +98,8 @@ def run_batch(options: BatchOptions, config: Config, models: Models | None = Non
         progress.finished(result)
 
     saved_level = log.level
-    log.setLevel(logging.WARNING)  # stage-by-stage messages would break the bars
+    if saved_level != logging.DEBUG:  # stage-by-stage messages would break the bars
+        log.setLevel(logging.WARNING)
     try:
         if not pending:
             pass

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor
 from concurrent.futures import wait as wait_futures
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pipeline.batch.clip import process_task
@@ -20,11 +21,10 @@ from pipeline.batch.records import (
     ClipResult,
     ClipTask,
     now,
-    one_line,
 )
 from pipeline.cache import digest
 from pipeline.config import Config
-from pipeline.errors import PipelineError
+from pipeline.errors import PipelineError, one_line
 
 if TYPE_CHECKING:
     from pipeline.models.registry import Models
@@ -33,29 +33,42 @@ if TYPE_CHECKING:
 log = logging.getLogger("pipeline")
 
 
-_WORKER: dict[str, Any] = {}  # a pool worker's models and settings, made once per process
-_MODELS: dict[str, Models] = {}  # a Dask worker's models, by configuration
-_MODELS_LOCK = threading.Lock()
+@dataclass
+class _PoolWorker:
+    """What a pool worker process keeps from its start to its end: one set of models."""
+
+    config: Config
+    models: Models
+    use_cache: bool
+    messages: Any  # a multiprocessing queue of (clip, stage) for the parent's progress
+    force: bool
+
+
+# Process-wide by nature: a pool or Dask worker process keeps its models between the
+# clips it is given, and these functions are what such a process runs.
+_pool_worker: _PoolWorker | None = None
+_dask_models: tuple[str, Models] | None = None  # (configuration digest, its models)
+_dask_lock = threading.Lock()
 
 
 def _start_worker(config: Config, use_cache: bool, messages: Any, force: bool) -> None:
     from pipeline.models.registry import Models, prepare_process
 
+    global _pool_worker
     prepare_process(config)
-    _WORKER.update(
-        config=config, models=Models(config), cache=use_cache, messages=messages, force=force
-    )
+    _pool_worker = _PoolWorker(config, Models(config), use_cache, messages, force)
 
 
 def _pool_task(task: ClipTask) -> ClipResult:
-    messages = _WORKER["messages"]
+    worker = _pool_worker
+    assert worker is not None, "_start_worker runs first in every pool process"
     return process_task(
         task,
-        _WORKER["config"],
-        _WORKER["models"],
-        _WORKER["cache"],
-        lambda clip, stage: messages.put((clip, stage)),
-        _WORKER["force"],
+        worker.config,
+        worker.models,
+        worker.use_cache,
+        lambda clip, stage: worker.messages.put((clip, stage)),
+        worker.force,
     )
 
 
@@ -67,13 +80,14 @@ def dask_task(task: ClipTask, config: Config, use_cache: bool, force: bool) -> C
     """
     from pipeline.models.registry import Models, prepare_process
 
+    global _dask_models
     key = digest(config.model_dump(mode="json"))
-    with _MODELS_LOCK:
-        if key not in _MODELS:
+    with _dask_lock:
+        if _dask_models is None or _dask_models[0] != key:
+            _dask_models = None  # one configuration's models at a time: memory is the limit
             prepare_process(config)
-            _MODELS.clear()  # one configuration's models at a time: memory is the limit
-            _MODELS[key] = Models(config)
-        return process_task(task, config, _MODELS[key], use_cache, None, force)
+            _dask_models = (key, Models(config))
+        return process_task(task, config, _dask_models[1], use_cache, None, force)
 
 
 def _check_models(config: Config, models: Models | None) -> Models:

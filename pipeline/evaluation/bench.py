@@ -20,15 +20,18 @@ import platform
 import subprocess
 import sys
 import time
-import warnings
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from pipeline.config import Config, load_config, parse_override
-from pipeline.errors import PipelineError
+from pipeline.cli import (  # the options every pipeline command takes
+    _overrides,
+    _pipeline_options,
+    reporting_errors,
+)
+from pipeline.config import Config, load_config
 from pipeline.evaluation.baseline import DESCRIPTION, run_whisper_cli
 from pipeline.models.registry import Models, prepare_process
 from pipeline.run import process_clip
@@ -123,8 +126,9 @@ def run(
     sample: bool = True,
     note: str = "",
     overrides: dict[str, Any] | None = None,
+    config_file: Path | None = None,
 ) -> dict[str, Any]:
-    config = load_config(None, overrides)
+    config = load_config(config_file, overrides)
     prepare_process(config)
     models = Models(config)
     clock = StageClock(track_memory=True)
@@ -267,7 +271,9 @@ def _load_average() -> list[float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], parents=[_pipeline_options()]
+    )
     parser.add_argument(
         "--lengths",
         type=float,
@@ -289,13 +295,6 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--no-sample", action="store_true", help="skip the bundled sample")
     parser.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="bench with a pipeline option changed, e.g. --set asr.beam_size=5 (repeatable)",
-    )
-    parser.add_argument(
         "--note", default="", help="recorded with the results, e.g. what else ran on the machine"
     )
     parser.add_argument(
@@ -305,16 +304,22 @@ def main(argv: list[str] | None = None) -> int:
         help="folder for bench.json, bench.md, bench.png and the long inputs",
     )
     args = parser.parse_args(argv)
-    warnings.filterwarnings("ignore", message=r"(?s).*torchcodec")
-    warnings.filterwarnings("ignore", message=".*FP16 is not supported on CPU.*")
     baseline_max = -1.0 if args.no_baseline else args.baseline_max_minutes
-    try:
-        overrides = dict(parse_override(item) for item in args.set)
-        run(args.lengths, baseline_max, args.out, not args.no_sample, args.note, overrides)
-    except PipelineError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    return 0
+
+    def bench() -> int:
+        overrides = _overrides(args)
+        run(
+            args.lengths,
+            baseline_max,
+            args.out,
+            not args.no_sample,
+            args.note,
+            overrides,
+            args.config,
+        )
+        return 0
+
+    return reporting_errors(bench, args)
 
 
 if __name__ == "__main__":

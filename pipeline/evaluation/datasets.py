@@ -23,12 +23,9 @@ from typing import Any
 
 from pipeline.errors import PipelineError
 from pipeline.evaluation.metrics import read_rttm, read_rttm_by_uri, read_uem_by_uri
+from pipeline.stages.audio import MEDIA_EXTENSIONS
 from pipeline.types import SpeakerTurn
 
-MEDIA_SUFFIXES = frozenset(
-    {".mp4", ".mkv", ".webm", ".mov", ".avi", ".m4a", ".mp3", ".ogg", ".opus", ".oga"}
-    | {".wav", ".flac", ".aac", ".wma"}
-)
 MANIFEST = "manifest.tsv"
 TSV_COLUMNS = ("start", "end", "speaker", "ru")
 
@@ -65,16 +62,15 @@ def load_dataset(folder: Path, limit: int | None = None) -> list[EvalItem]:
     manifest = folder / MANIFEST
     items = read_manifest(manifest) if manifest.is_file() else read_folder(folder)
     if not items:
-        suffixes = " ".join(sorted(MEDIA_SUFFIXES))
         raise PipelineError(
-            str(folder), f"no media files ({suffixes}) and no {MANIFEST}: nothing to evaluate"
+            str(folder), f"no media files (mp4, wav, ...) and no {MANIFEST}: nothing to evaluate"
         )
     return items[:limit] if limit else items
 
 
 def read_folder(folder: Path) -> list[EvalItem]:
     files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
-    media = [p for p in files if p.suffix.lower() in MEDIA_SUFFIXES]
+    media = [p for p in files if p.suffix.lower().lstrip(".") in MEDIA_EXTENSIONS]
     owned: set[Path] = set()
     items = []
     for path in media:

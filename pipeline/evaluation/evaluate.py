@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipeline.config import Config
-from pipeline.errors import PipelineError
+from pipeline.errors import PipelineError, one_line
 from pipeline.evaluation.datasets import EvalItem, load_dataset
 from pipeline.evaluation.report import machine, write_report
 from pipeline.evaluation.scores import (
@@ -63,13 +63,21 @@ def evaluate_dataset(
             result = score_file(item, transcript, seconds, models.translator is not None)
             if baseline:
                 result.baseline = score_baseline(item, transcript, config, models, out_dir)
-        except PipelineError as exc:
-            log.error("error: %s", exc)
-            result = FileScores(item.id, str(item.media), item.sources, error=str(exc))
+        except Exception as exc:  # one file failing, whatever the reason, is one row
+            problem = _problem(item, exc)
+            log.error("error: %s", problem, exc_info=log.isEnabledFor(logging.DEBUG))
+            result = FileScores(item.id, str(item.media), item.sources, error=problem)
         scores.append(result)
         report = _report(data, model_record, scores, overrides)
         write_report(report, out_dir)  # after every file: a long run stopped early keeps some
     return report
+
+
+def _problem(item: EvalItem, exc: Exception) -> str:
+    """`<file>: <problem>`, as the CLI says it; an unexpected error names its type."""
+    if isinstance(exc, PipelineError):
+        return str(exc)
+    return f"{item.media}: {type(exc).__name__}: {one_line(str(exc))}"
 
 
 def _report(

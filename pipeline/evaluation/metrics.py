@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-import unicodedata
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline.errors import PipelineError
+from pipeline.errors import PipelineError, one_line
+from pipeline.text import normalise
 from pipeline.types import SpeakerTurn, Word
 
 
@@ -63,11 +64,9 @@ def normalise_text(text: str, numbers: bool = False, language: str = "ru") -> st
     With `numbers`, digits are first spelled out in `language` (48 -> сорок восемь), so
     that "48" and "сорок восемь" compare equal; apply it to both sides.
     """
-    text = text.lower().replace("ё", "е")
     if numbers:
         text = _NUMBER.sub(lambda match: " " + _spell_number(match.group(), language) + " ", text)
-    kept = (" " if unicodedata.category(ch)[0] in "PS" else ch for ch in text)
-    return " ".join("".join(kept).split())
+    return normalise(text)
 
 
 def _spell_number(digits: str, language: str) -> str:
@@ -332,40 +331,39 @@ def translation_scores(rows: list[TranslationRow]) -> TranslationScores | None:
 
 
 def read_rttm_by_uri(path: Path) -> dict[str, list[SpeakerTurn]]:
-    """RTTM speaker turns grouped by file id (uri); a malformed line is an error."""
-    turns: dict[str, list[SpeakerTurn]] = {}
-    for number, fields in _records(path):
-        if fields[0] != "SPEAKER":
-            continue
-        if len(fields) < 8:
-            raise PipelineError(str(path), f"line {number}: expected 10 RTTM fields")
-        start, duration = _number(path, number, fields[3]), _number(path, number, fields[4])
-        turns.setdefault(fields[1], []).append(SpeakerTurn(start, start + duration, fields[7]))
+    """RTTM speaker turns grouped by file id (uri), read by `pyannote.database`."""
+    from pyannote.database.util import load_rttm
+
+    turns = {
+        uri: [
+            SpeakerTurn(segment.start, segment.end, label)
+            for segment, _, label in annotation.itertracks(yield_label=True)
+        ]
+        for uri, annotation in _load(path, load_rttm).items()
+    }
+    if any(not isinstance(turn.speaker, str) for found in turns.values() for turn in found):
+        raise PipelineError(str(path), "a SPEAKER line has no speaker name (10 RTTM fields)")
     return turns
 
 
 def read_uem_by_uri(path: Path) -> dict[str, list[tuple[float, float]]]:
-    """UEM lines `uri channel start end`: the scored stretches of each file."""
-    spans: dict[str, list[tuple[float, float]]] = {}
-    for number, fields in _records(path):
-        if len(fields) != 4:
-            raise PipelineError(str(path), f"line {number}: expected `uri channel start end`")
-        start, end = _number(path, number, fields[2]), _number(path, number, fields[3])
-        spans.setdefault(fields[0], []).append((start, end))
+    """UEM lines `uri channel start end` (the scored stretches of each file), read by
+    `pyannote.database`."""
+    from pyannote.database.util import load_uem
+
+    spans = {
+        uri: [(segment.start, segment.end) for segment in timeline]
+        for uri, timeline in _load(path, load_uem).items()
+    }
+    if not all(spans.values()):  # a line without its end reads as an empty stretch
+        raise PipelineError(str(path), "expected `uri channel start end` on every line")
     return spans
 
 
-def _records(path: Path) -> list[tuple[int, list[str]]]:
+def _load(path: Path, reader: Callable[[Path], dict[str, Any]]) -> dict[str, Any]:
+    """A pyannote.database reader's result, with its errors as one line naming the file."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PipelineError(str(path), f"cannot read: {exc}") from None
-    lines = enumerate(text.splitlines(), start=1)
-    return [(n, line.split()) for n, line in lines if line.strip() and not line.startswith("#")]
-
-
-def _number(path: Path, line: int, text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise PipelineError(str(path), f"line {line}: {text!r} is not a number") from None
+        return reader(path)
+    except (OSError, ValueError) as exc:  # pandas' parser errors are ValueErrors
+        problem = one_line(str(exc)) or type(exc).__name__
+        raise PipelineError(str(path), f"cannot read: {problem}") from None

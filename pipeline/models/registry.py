@@ -37,15 +37,22 @@ class LoadedDiarization:
 
 
 def prepare_process(config: Config) -> None:
-    """Settings for a process that runs the models (before any of them is loaded).
+    """Set up a process that runs the models: call it once, before the first model runs.
 
-    Whisper's numba must not raise torch's threads: `pipeline/__init__.py` sets
-    NUMBA_NUM_THREADS, and torch gets `runtime.threads` here.
+    Every entry point calls it (the CLI, batch and Dask workers, the bench, the
+    tests); nothing is set up by importing a module.
     """
+    # Whisper's word timing uses numba, whose OpenMP start-up raised the process's
+    # threads to one per core: torch then ran every later stage with 2 threads on 2
+    # busy cores, and VAD and diarization of the next clip took 10-50x longer. numba
+    # reads this before each compilation, so setting it before the first clip is enough.
+    os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+    # pyannote.audio 4 sends usage telemetry unless this is 0; it reads it on every run.
+    # Evidence is never reported on, whatever pyannote's own configuration says.
+    os.environ["PYANNOTE_METRICS_ENABLED"] = "0"
     # Libraries warn about GPU-only features and optional decoders we do not use.
     warnings.filterwarnings("ignore", message=r"(?s).*torchcodec")
     warnings.filterwarnings("ignore", message=".*FP16 is not supported on CPU.*")
-    warnings.filterwarnings("ignore", category=FutureWarning)
     torch.set_num_threads(config.runtime.threads)
 
 

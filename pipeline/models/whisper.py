@@ -94,7 +94,7 @@ def _download_whisper(name: str, device: str) -> whisper.Whisper:
         raise PipelineError(
             "asr.model",
             f"Whisper model {name!r} is not installed here and could not be downloaded "
-            f"({reason}). On a machine with internet run `make models WHISPER={name}`, "
+            f"({reason}). On a machine with internet run `make models WHISPER_SIZES={name}`, "
             "or set asr.model to the path of an openai-whisper .pt file"
             + (", or run `make setup` for the bundled offline base" if name == "base" else ""),
         ) from None

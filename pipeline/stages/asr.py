@@ -9,15 +9,18 @@ stock phrases it invents over silence, and decoding loops.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from tqdm import tqdm
 
 from pipeline.config import AsrOptions
-from pipeline.models.whisper import LoadedWhisper
-from pipeline.stages.repeats import collapse_repeats, normalise
+from pipeline.stages.repeats import collapse_repeats
+from pipeline.text import normalise
 from pipeline.types import SAMPLE_RATE, Segment, SpeechRegion, Word
+
+if TYPE_CHECKING:
+    from pipeline.models.whisper import LoadedWhisper
 
 
 @dataclass

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -12,8 +11,6 @@ from pipeline.types import SAMPLE_RATE, SpeakerTurn
 
 if TYPE_CHECKING:
     from pyannote.core import Annotation
-
-os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "0")  # pyannote 4 sends telemetry by default
 
 
 @dataclass

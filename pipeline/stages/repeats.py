@@ -7,10 +7,11 @@ same way. Texts are compared after `normalise`.
 
 from __future__ import annotations
 
-import re
 import string
 from collections.abc import Callable
 from typing import TypeVar
+
+from pipeline.text import normalise
 
 T = TypeVar("T")
 
@@ -60,10 +61,3 @@ def _count_repeats(keys: list[str], start: int, n: int) -> int:
     while keys[start + count * n : start + (count + 1) * n] == phrase:
         count += 1
     return count
-
-
-def normalise(text: str) -> str:
-    """Lowercase, ё as е, no punctuation, single spaces: for comparing texts."""
-    text = text.lower().replace("ё", "е")
-    text = text.translate(str.maketrans(_PUNCTUATION, " " * len(_PUNCTUATION)))
-    return re.sub(r"\s+", " ", text).strip()

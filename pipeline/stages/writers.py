@@ -20,8 +20,8 @@ from pathlib import Path
 import srt
 import webvtt
 
+from pipeline.display import displayed_lines
 from pipeline.errors import PipelineError
-from pipeline.stages.subtitles import displayed_lines
 from pipeline.types import Cue, Transcript
 
 # Temporary names stay short whatever the output's name, so a long clip name

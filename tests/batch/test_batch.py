@@ -276,3 +276,38 @@ def test_dask_cluster_gives_the_same_transcripts_as_one_process(
     assert comparable(dask_json) == comparable(local_json)
     workers = {r.worker for r in report.results if r.status == "done"}
     assert len(workers) == 1 and workers != {f"{os.uname().nodename}:{os.getpid()}"}
+
+
+def test_two_worker_processes_give_the_same_results_as_one_process(
+    first_run, clip_folder, fast_config, tmp_path
+):
+    local, local_out = first_run
+    out = tmp_path / "pool-out"
+    report = run_batch(BatchOptions(clip_folder, out, workers=2, quiet=True), fast_config)
+    assert statuses(report) == statuses(local)
+    assert {r.path: r.error for r in report.results} == {r.path: r.error for r in local.results}
+    for rel, status in statuses(local).items():
+        if status == "done":
+            assert comparable(outputs_of(out, rel)[2]) == comparable(outputs_of(local_out, rel)[2])
+    workers = {r.worker for r in report.results if r.status == "done"}
+    assert workers and f"{os.uname().nodename}:{os.getpid()}" not in workers
+
+
+@pytest.mark.parametrize("debug", [False, True], ids=["plain", "debug"])
+def test_a_clip_failing_unexpectedly_shows_its_error_and_with_debug_its_traceback(
+    debug, tmp_path, capsys
+):
+    """Whisper rejects the language itself: a library's ValueError inside the clip's run."""
+    from pipeline.cli import main
+
+    folder = tmp_path / "clips"
+    make_clip("conf-kicked", folder / "one.wav")
+    args = ["batch", str(folder), "--out", str(tmp_path / "out"), "--quiet", *FAST_ARGS]
+    status = main([*args, "--language", "xx", *(["--debug"] if debug else [])])
+    assert status == 1
+    err = capsys.readouterr().err
+    assert "error: one.wav: ValueError: Unsupported language: xx" in err
+    assert ("Traceback (most recent call last)" in err) == debug
+    assert ("--debug shows the traceback" in err) != debug
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text(encoding="utf-8"))
+    assert "traceback" not in manifest["clips"][0]

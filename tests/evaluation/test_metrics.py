@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-
-os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "0")
 
 import pytest
 
@@ -217,14 +214,14 @@ def test_rttm_and_uem_are_split_by_file_id(tmp_path: Path):
     assert read_uem_by_uri(uem) == {"a": [(0.0, 30.0)], "b": [(2.0, 9.0)]}
 
 
-def test_a_malformed_reference_line_names_the_file_and_line(tmp_path: Path):
+def test_a_malformed_reference_line_is_one_error_naming_the_file(tmp_path: Path):
     rttm = tmp_path / "bad.rttm"
     rttm.write_text(
         "SPEAKER a 1 0.5 2.0 <NA> <NA> S1 <NA> <NA>\nSPEAKER a 1 soon 2.0 <NA> <NA> S1\n"
     )
-    with pytest.raises(PipelineError, match=r"bad\.rttm: line 2: 'soon' is not a number"):
+    with pytest.raises(PipelineError, match=r"bad\.rttm: cannot read: .*'soon'"):
         read_rttm_by_uri(rttm)
     uem = tmp_path / "bad.uem"
     uem.write_text("a 1 0.0\n")
-    with pytest.raises(PipelineError, match=r"bad\.uem: line 1: expected"):
+    with pytest.raises(PipelineError, match=r"bad\.uem: expected `uri channel start end`"):
         read_uem_by_uri(uem)

@@ -1,3 +1,7 @@
+import http.server
+import subprocess
+import threading
+import urllib.request
 import wave
 from pathlib import Path
 
@@ -156,11 +160,56 @@ def test_bad_input_is_one_clear_error_naming_the_file(make, problem, tmp_path):
     assert "\n" not in str(error.value)
 
 
-def test_network_protocols_are_not_followed(tmp_path):
+@pytest.fixture
+def local_server(tmp_path):
+    """An HTTP server on 127.0.0.1 that answers for the files in `served/`, and logs requests."""
+    served = tmp_path / "served"
+    served.mkdir()
+    requests: list[str] = []
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, directory=str(served), **kwargs)
+
+        def log_message(self, format, *args):
+            requests.append(self.path)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}", served, requests
+    server.shutdown()
+    server.server_close()
+
+
+def test_network_protocols_are_not_followed(tmp_path, short_speech, local_server):
+    url, served, requests = local_server
+    ffmpeg("-i", short_speech, "-c:a", "aac", "-f", "mpegts", served / "speech.ts")
+    with urllib.request.urlopen(f"{url}/speech.ts") as answer:  # the server does answer
+        assert answer.read() == (served / "speech.ts").read_bytes()
     playlist = tmp_path / "remote.m3u8"
-    playlist.write_text("#EXTM3U\n#EXTINF:10,\nhttp://127.0.0.1:9/never.ts\n")
+    playlist.write_text(
+        "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:3\n#EXT-X-MEDIA-SEQUENCE:0\n"
+        f"#EXTINF:3.0,\n{url}/speech.ts\n#EXT-X-ENDLIST\n"
+    )
+    followed = subprocess.run(  # a playlist ffmpeg would follow, were it allowed to
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-protocol_whitelist",
+            "file,http,tcp",
+            "-show_streams",
+            playlist,
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert "codec_name=aac" in followed.stdout and requests
+    requests.clear()
     with pytest.raises(PipelineError, match=r"remote\.m3u8"):
         load_audio(playlist)
+    assert requests == [], "ffmpeg fetched a URL named inside a local file"
 
 
 def _write(path: Path, content: str | bytes) -> Path:

@@ -10,7 +10,6 @@ import itertools
 import os
 from pathlib import Path
 
-os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "0")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import numpy as np

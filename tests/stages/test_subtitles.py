@@ -51,10 +51,11 @@ def translate(sentences: list[Sentence], draw) -> None:
         sentence.translation = " ".join(draw(st.sampled_from(ENGLISH)) for _ in range(size))
 
 
-def build(words, draw, frame_rate, names):
+def build(words, draw, frame_rate, names, line=LINE):
     sentences = build_sentences([Segment(words[0].start, words[-1].end, "", words)])
     translate(sentences, draw)
-    tracks, report = build_tracks(words, sentences, "ru", "en", OutputOptions(), frame_rate, names)
+    options = OutputOptions(line_chars={**line, "default": 42})
+    tracks, report = build_tracks(words, sentences, "ru", "en", options, frame_rate, names)
     return sentences, tracks, report
 
 
@@ -71,9 +72,13 @@ def shown(cue: Cue, names) -> list[str]:
     ]
 
 
-def broken_rules(cues, track, names, fps, spans, stacked=1):
-    """(cue number, rule) for every rule a cue breaks, found from scratch."""
-    limit = 42 if stacked > 1 else LINE[track]
+def broken_rules(cues, track, names, fps, spans, line=LINE, stacked=1):
+    """(cue number, rule) for every rule a cue breaks, found from scratch.
+
+    `line`: the configured longest line by language; a bilingual cue's lines may
+    each be as long as the longer of its two languages' limits.
+    """
+    limit = max(line.values()) if stacked > 1 else line[track]
     found = set()
     for number, cue in enumerate(cues, start=1):
         duration = cue.end - cue.start
@@ -136,11 +141,12 @@ def pieces_by_sentence(cues):
     words=word_streams(),
     frame_rate=st.sampled_from([None, 25.0, 29.97, 24.0]),
     named=st.booleans(),
+    line=st.sampled_from([LINE, {"ru": 32, "en": 36}, {"ru": 44, "en": 30}]),
     data=st.data(),
 )
-def test_random_word_streams_meet_every_rule_or_report_it(words, frame_rate, named, data):
+def test_random_word_streams_meet_every_rule_or_report_it(words, frame_rate, named, line, data):
     names = {"SPEAKER_00": "Administrator", "SPEAKER_01": "Wife"} if named else None
-    sentences, tracks, report = build(words, data.draw, frame_rate, names)
+    sentences, tracks, report = build(words, data.draw, frame_rate, names, line)
     fps = frame_rate or 25.0
     reported = {(v.language, v.cue, v.rule) for v in report}
 
@@ -158,9 +164,9 @@ def test_random_word_streams_meet_every_rule_or_report_it(words, frame_rate, nam
 
     spans = russian_spans(tracks["ru"])
     for track, found in [
-        ("ru", broken_rules(tracks["ru"], "ru", names, fps, None)),
-        ("en", broken_rules(tracks["en"], "en", names, fps, spans)),
-        ("ru-en", broken_rules(tracks["ru-en"], "ru", names, fps, None, stacked=2)),
+        ("ru", broken_rules(tracks["ru"], "ru", names, fps, None, line)),
+        ("en", broken_rules(tracks["en"], "en", names, fps, spans, line)),
+        ("ru-en", broken_rules(tracks["ru-en"], "ru", names, fps, None, line, stacked=2)),
     ]:
         missing = {(track, n, rule) for n, rule in found} - reported
         assert not missing, f"rules broken but not reported: {sorted(missing)}"
@@ -248,3 +254,20 @@ def test_the_summary_counts_cues_and_rules_per_track():
         "ru: 1 of 2 cue(s) break a subtitle rule (min_duration 1, reading_speed 1)\n"
         "en: 0 of 0 cue(s) break a subtitle rule"
     )
+
+
+def test_the_bilingual_track_wraps_its_translation_to_the_configured_line_length():
+    words, at = [], 0.5
+    for token in ["Когда", "вернут", "наших", "мужей", "домой?"]:
+        words.append(Word(token, at, at + 0.5, 0.9, "SPEAKER_00"))
+        at += 0.6
+    sentences = build_sentences([Segment(0.5, at, "", words)])
+    sentences[0].translation = "When will our husbands come home?"
+    options = OutputOptions(line_chars={"ru": 39, "en": 24, "default": 42})
+    tracks, report = build_tracks(words, sentences, "ru", "en", options, 25.0, None)
+    (cue,) = tracks["ru-en"]
+    assert cue.lines[0] == "Когда вернут наших мужей домой?"
+    english = cue.lines[1:]
+    assert " ".join(english) == sentences[0].translation
+    assert len(english) == 2 and all(len(line) <= 24 for line in english)
+    assert not [v for v in report if v.language == "ru-en" and v.rule == "line_length"]

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from pipeline.display import DIALOGUE_DASH
 from pipeline.stages.subtitles.display import cue_start, speaker_prefix, speech_span
-from pipeline.stages.subtitles.rules import DIALOGUE_DASH, CueRules
+from pipeline.stages.subtitles.rules import CueRules
 from pipeline.stages.subtitles.timing import needed
 from pipeline.types import Cue
 

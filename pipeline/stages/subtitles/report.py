@@ -5,13 +5,14 @@ from __future__ import annotations
 import math
 from collections import Counter
 
+from pipeline.display import DIALOGUE_DASH
 from pipeline.stages.subtitles.display import (
     displayed_lines,
     reading_chars,
     sentence_ids,
     speech_span,
 )
-from pipeline.stages.subtitles.rules import DIALOGUE_DASH, EPSILON, CueRules
+from pipeline.stages.subtitles.rules import EPSILON, CueRules
 from pipeline.types import Cue, RuleViolation
 
 
@@ -44,10 +45,12 @@ def _broken(
     spans: dict[int, tuple[float, float]] | None,
     line_factor: int,
 ):
-    line_chars = max(rules.line_chars, 42) if line_factor > 1 else rules.line_chars
     for number, line in enumerate(displayed_lines(cue, names), start=1):
-        if len(line) > line_chars:
-            yield "line_length", f"line {number} has {len(line)} characters (limit {line_chars})"
+        if len(line) > rules.line_chars:
+            yield (
+                "line_length",
+                f"line {number} has {len(line)} characters (limit {rules.line_chars})",
+            )
     if len(cue.lines) > rules.max_lines * line_factor:
         yield "line_count", f"{len(cue.lines)} lines (limit {rules.max_lines * line_factor})"
     duration = cue.end - cue.start

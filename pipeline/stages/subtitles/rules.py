@@ -19,7 +19,6 @@ RULES = {
     "dialogue": "a dialogue cue that is not one line per speaker, each led by '-'",
     "outside_sentence": "a translated cue outside the time span of the sentence it translates",
 }
-DIALOGUE_DASH = "-"
 AUDIO_ONLY_FRAME_RATE = 25.0
 EPSILON = 1e-3
 

@@ -79,7 +79,7 @@ def _borrow(cues: list[Cue], index: int, rules: CueRules, demand: Callable[[Cue]
         end = min(previous.end, cue.start - rules.min_gap)
         give = end - earliest - _needed_capped(previous, rules, demand)
         own_lead = cue.start - (speech_span(cue)[0] - rules.max_lead)
-        take = min(_frames_up(short, rules), _frames_down(min(give, own_lead), rules))
+        take = min(snap_up(short, rules), snap(min(give, own_lead), rules))
         if take > 0:
             cue.start = round(cue.start - take, 3)
             previous.end = round(min(previous.end, cue.start - rules.min_gap), 3)
@@ -95,7 +95,7 @@ def _borrow(cues: list[Cue], index: int, rules: CueRules, demand: Callable[[Cue]
         start = max(following.start, cue.end + rules.min_gap)
         give = latest - start - _needed_capped(following, rules, demand)
         own_linger = speech_span(cue)[1] + rules.max_linger - cue.end
-        take = min(_frames_up(short, rules), _frames_down(min(give, own_linger), rules))
+        take = min(snap_up(short, rules), snap(min(give, own_linger), rules))
         if take > 0:
             cue.end = round(cue.end + take, 3)
             following.start = round(max(following.start, cue.end + rules.min_gap), 3)
@@ -105,14 +105,6 @@ def _borrow(cues: list[Cue], index: int, rules: CueRules, demand: Callable[[Cue]
 
 def _needed_capped(cue: Cue, rules: CueRules, demand: Callable[[Cue], float]) -> float:
     return min(needed(cue, rules, demand), rules.max_duration)
-
-
-def _frames_down(seconds: float, rules: CueRules) -> float:
-    return math.floor(seconds * rules.frame_rate + EPSILON) / rules.frame_rate
-
-
-def _frames_up(seconds: float, rules: CueRules) -> float:
-    return math.ceil(seconds * rules.frame_rate - EPSILON) / rules.frame_rate
 
 
 def separate(cues: list[Cue], rules: CueRules) -> list[Cue]:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from pipeline.config import OutputOptions
+from pipeline.display import DIALOGUE_DASH
 from pipeline.stages.subtitles.dialogue import pair_dialogue
 from pipeline.stages.subtitles.display import (
     cue_start,
@@ -16,7 +17,7 @@ from pipeline.stages.subtitles.display import (
 )
 from pipeline.stages.subtitles.lines import chunk, wrap_lines
 from pipeline.stages.subtitles.report import check_cues
-from pipeline.stages.subtitles.rules import DIALOGUE_DASH, CueRules, rules_for
+from pipeline.stages.subtitles.rules import CueRules, rules_for
 from pipeline.stages.subtitles.timing import fit_timing, separate, snap
 from pipeline.types import Cue, RuleViolation, Sentence, Word
 
@@ -191,12 +192,14 @@ def _spread(
     return cues
 
 
-def bilingual_cues(source: list[Cue], sentences: list[Sentence], rules: CueRules) -> list[Cue]:
+def bilingual_cues(
+    source: list[Cue], sentences: list[Sentence], target_rules: CueRules
+) -> list[Cue]:
     """Source cues with their translation beneath, for players that show one track.
 
     A sentence shown in several source cues has its translation shared out over
-    them by length, at word boundaries. Each language keeps its own line limit,
-    so these cues hold up to twice `max_lines` lines.
+    them by length, at word boundaries. Each language keeps its own line limit
+    (`target_rules` the translation's), so these cues hold up to twice `max_lines` lines.
     """
     translations = {s.id: (s.translation or "").split() for s in sentences}
     shown_in: dict[int, list[int]] = {}
@@ -218,7 +221,15 @@ def bilingual_cues(source: list[Cue], sentences: list[Sentence], rules: CueRules
             cues.append(replace(cue, lines=lines, line_speakers=cue.line_speakers * 2))
         else:
             extra = (
-                wrap_lines(english[0].split(), 42, rules.max_lines, 0, "en") if english[0] else []
+                wrap_lines(
+                    english[0].split(),
+                    target_rules.line_chars,
+                    target_rules.max_lines,
+                    0,
+                    target_rules.language,
+                )
+                if english[0]
+                else []
             )
             cues.append(replace(cue, lines=cue.lines + (extra or [english[0]])))
     return cues
@@ -259,6 +270,10 @@ def build_tracks(
     tracks[target] = translation_cues(sentences, tracks[language], target_rules, names)
     violations += check_cues(tracks[target], target_rules, target, names, spans)
     both = f"{language}-{target}"
-    tracks[both] = bilingual_cues(tracks[language], sentences, source_rules)
-    violations += check_cues(tracks[both], source_rules, both, names, line_factor=2)
+    tracks[both] = bilingual_cues(tracks[language], sentences, target_rules)
+    # A line of either language may be as long as the longer of the two limits.
+    both_rules = replace(
+        source_rules, line_chars=max(source_rules.line_chars, target_rules.line_chars)
+    )
+    violations += check_cues(tracks[both], both_rules, both, names, line_factor=2)
     return tracks, violations
