@@ -37,8 +37,8 @@ from pydantic import BaseModel
 
 from pipeline.config import AudioOptions
 from pipeline.errors import one_line
-from pipeline.stages.audio import Audio, file_sha256, load_audio
-from pipeline.stages.writers import atomic_write_text
+from pipeline.files import atomic_write_text, file_sha256
+from pipeline.stages.audio import Audio, load_audio
 from pipeline.types import Segment, Sentence, SourceInfo, SpeakerTurn, SpeechRegion
 
 if TYPE_CHECKING:

@@ -20,7 +20,7 @@ from pipeline.batch.records import (
     manifest_fields,
     now,
 )
-from pipeline.stages.writers import atomic_write_text
+from pipeline.files import atomic_write_text
 
 if TYPE_CHECKING:
     pass

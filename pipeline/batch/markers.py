@@ -19,8 +19,7 @@ from pipeline.batch.records import (
     ClipResult,
     ClipTask,
 )
-from pipeline.stages.audio import file_sha256
-from pipeline.stages.writers import atomic_write_text
+from pipeline.files import atomic_write_text, file_sha256
 
 if TYPE_CHECKING:
     pass

@@ -18,9 +18,8 @@ from pathlib import Path
 
 from pipeline.config import Config
 from pipeline.errors import PipelineError
+from pipeline.files import atomic_write_text, file_sha256
 from pipeline.models.whisper import locate_whisper
-from pipeline.stages.audio import file_sha256
-from pipeline.stages.writers import atomic_write_text
 
 DESCRIPTION = "whisper (openai-whisper CLI, defaults: beam 5)"
 

@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pipeline.stages.writers import atomic_write_text
+from pipeline.files import atomic_write_text
 
 REPO = Path(__file__).resolve().parents[2]
 ASTERISK_RU = Path("/usr/share/asterisk/sounds/ru")

@@ -33,10 +33,10 @@ from pipeline.cli import (  # the options every pipeline command takes
 )
 from pipeline.config import Config, load_config
 from pipeline.evaluation.baseline import DESCRIPTION, run_whisper_cli
+from pipeline.files import atomic_write_text
 from pipeline.models.registry import Models, prepare_process
 from pipeline.run import process_clip
 from pipeline.stages.audio import probe
-from pipeline.stages.writers import atomic_write_text
 from pipeline.timing import StageClock, current_rss_mb
 
 REPO = Path(__file__).resolve().parents[2]

@@ -31,7 +31,7 @@ from pipeline.evaluation.scores import (
     score_baseline,
     score_file,
 )
-from pipeline.stages.writers import atomic_write_text
+from pipeline.files import atomic_write_text
 
 if TYPE_CHECKING:
     from pipeline.models.registry import Models

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipeline.evaluation.scores import EvalReport, FileScores, OverallScores, wer_ratio
-from pipeline.stages.writers import atomic_write_text
+from pipeline.files import atomic_write_text
 
 if TYPE_CHECKING:
     pass

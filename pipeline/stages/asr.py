@@ -15,7 +15,7 @@ import numpy as np
 from tqdm import tqdm
 
 from pipeline.config import AsrOptions
-from pipeline.stages.repeats import collapse_repeats
+from pipeline.repeats import collapse_repeats
 from pipeline.text import normalise
 from pipeline.types import SAMPLE_RATE, Segment, SpeechRegion, Word
 

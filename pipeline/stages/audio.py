@@ -8,7 +8,6 @@ stages add that offset to every time they report.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import re
@@ -22,6 +21,7 @@ import numpy as np
 
 from pipeline.config import AudioOptions
 from pipeline.errors import PipelineError
+from pipeline.files import file_sha256
 from pipeline.types import SAMPLE_RATE, SourceInfo
 
 log = logging.getLogger("pipeline")
@@ -261,14 +261,6 @@ def _is_damage(line: str) -> bool:
     return any(f"[{level}]" in line for level in ("error", "fatal", "panic")) or (
         "[warning]" in line and "corrupt" in line.lower()
     )
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def check_local_file(path: Path) -> Path:

@@ -29,11 +29,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from pipeline.cache import digest
 from pipeline.config import FetchOptions
 from pipeline.errors import PipelineError
-from pipeline.stages.audio import file_sha256
-from pipeline.stages.writers import atomic_write_text
+from pipeline.files import atomic_write_text, file_sha256
 from pipeline.types import Download
 
 log = logging.getLogger("pipeline")
@@ -102,6 +100,8 @@ def fetch(link: str, store: Path, options: FetchOptions) -> tuple[Path, Download
 
 
 def _link_key(link: str, selector: str) -> str:
+    from pipeline.cache import digest  # the stage cache's key spelling; it imports the audio stage
+
     return digest({"link": link, "format": selector})
 
 

@@ -10,7 +10,7 @@ from typing import Protocol
 
 import numpy as np
 
-from pipeline.stages.repeats import collapse_text_loops
+from pipeline.repeats import collapse_text_loops
 from pipeline.types import ModelInfo, Sentence
 
 SOURCE, TARGET = "ru", "en"

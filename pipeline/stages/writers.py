@@ -12,8 +12,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
-import tempfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -22,11 +20,9 @@ import webvtt
 
 from pipeline.display import displayed_lines
 from pipeline.errors import PipelineError
+from pipeline.files import write_set
 from pipeline.types import Cue, Transcript
 
-# Temporary names stay short whatever the output's name, so a long clip name
-# cannot make them too long for the file system.
-_TEMP_PREFIX, _TEMP_SUFFIX = ".es-", ".tmp"
 # What the longest output name adds to the clip's stem: ".ru-en.srt" and a margin.
 LONGEST_SUFFIX = ".xx-xx.srt"
 
@@ -152,78 +148,6 @@ def write_outputs(
 def output_pattern(stem: str) -> re.Pattern[str]:
     """Every name `write_outputs` may give a clip's files: `<stem>.json`, `<stem>.ru.srt`, ..."""
     return re.compile(re.escape(stem) + r"(\.[\w-]+\.(srt|vtt)|\.(json|rttm|tsv))")
-
-
-def write_set(files: dict[Path, str]) -> None:
-    """Write every file, or none: staged beside its target, then all renamed into place.
-
-    A target that already exists is kept under a hard link until the whole set
-    is in place, so a failed rename can put every old file back.
-    """
-    staged: dict[Path, str] = {}
-    try:
-        for path, text in files.items():
-            staged[path] = _stage(path, text)
-        _move_into_place(staged)
-    finally:
-        for temporary in staged.values():
-            Path(temporary).unlink(missing_ok=True)
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    write_set({path: text})
-
-
-def _stage(path: Path, text: str) -> str:
-    handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - renamed into place, not closed-and-deleted
-        "w",
-        encoding="utf-8",
-        dir=path.parent,
-        prefix=_TEMP_PREFIX,
-        suffix=_TEMP_SUFFIX,
-        delete=False,
-    )
-    try:
-        with handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(handle.name, 0o644)  # temporary files start private; outputs are to share
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise
-    return handle.name
-
-
-def _move_into_place(staged: dict[Path, str]) -> None:
-    backups: dict[Path, str | None] = {}  # target -> hard link to its old version, if any
-    try:
-        for path, temporary in staged.items():
-            backups[path] = _keep_old(path)
-            os.replace(temporary, path)
-    except BaseException:
-        for path, backup in backups.items():
-            if backup is not None:
-                os.replace(backup, path)
-            elif not os.path.exists(staged[path]):  # moved in, and nothing was there before
-                Path(path).unlink(missing_ok=True)
-        raise
-    finally:
-        for backup in backups.values():
-            if backup is not None:
-                Path(backup).unlink(missing_ok=True)
-
-
-def _keep_old(path: Path) -> str | None:
-    if not path.is_file():
-        return None
-    # os.link fails rather than follow a name taken meanwhile, so mktemp is safe here.
-    backup = tempfile.mktemp(prefix=_TEMP_PREFIX, suffix=".old", dir=path.parent)
-    try:
-        os.link(path, backup)
-    except OSError:  # a file system without hard links
-        shutil.copy2(path, backup)
-    return backup
 
 
 def _refuse_to_overwrite(clip: Path, rendered: dict[Path, str]) -> None:

@@ -9,8 +9,8 @@ import srt
 import webvtt
 
 from pipeline.errors import PipelineError
+from pipeline.files import atomic_write_text
 from pipeline.stages.writers import (
-    atomic_write_text,
     render_json,
     render_srt,
     render_vtt,

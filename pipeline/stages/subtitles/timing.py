@@ -53,12 +53,19 @@ def _lengthen(
     latest = speech_end + rules.max_linger
     if following is not None:
         latest = min(latest, following.start - rules.min_gap)
-    cue.end = max(cue.end, min(snap_up(cue.start + needed, rules), snap(latest, rules)))
+    end = snap_up(cue.start + needed, rules)
+    if end - cue.start > rules.max_duration + EPSILON:  # rounded up a frame too far
+        end = snap(cue.start + needed, rules)
+    cue.end = max(cue.end, min(end, snap(latest, rules)))
     earliest = speech_start - rules.max_lead
     if previous is not None:
         earliest = max(earliest, previous.end + rules.min_gap)
+    earliest = max(earliest, 0.0)  # nothing is shown before the clip starts
     if cue.end - cue.start < needed - EPSILON:
-        cue.start = min(cue.start, max(snap(cue.end - needed, rules), snap_up(earliest, rules)))
+        start = snap(cue.end - needed, rules)
+        if cue.end - start > rules.max_duration + EPSILON:  # rounded a frame too early
+            start = snap_up(cue.end - needed, rules)
+        cue.start = min(cue.start, max(start, snap_up(earliest, rules)))
 
 
 def _borrow(cues: list[Cue], index: int, rules: CueRules, demand: Callable[[Cue], float]) -> None:
@@ -79,12 +86,16 @@ def _borrow(cues: list[Cue], index: int, rules: CueRules, demand: Callable[[Cue]
         end = min(previous.end, cue.start - rules.min_gap)
         give = end - earliest - _needed_capped(previous, rules, demand)
         own_lead = cue.start - (speech_span(cue)[0] - rules.max_lead)
-        take = min(snap_up(short, rules), snap(min(give, own_lead), rules))
+        take = min(_frames_up(short, rules), _frames_down(min(give, own_lead), rules))
         if take > 0:
             cue.start = round(cue.start - take, 3)
             previous.end = round(min(previous.end, cue.start - rules.min_gap), 3)
             start = snap(previous.end - _needed_capped(previous, rules, demand), rules)
             previous.start = round(max(earliest, min(previous.start, start)), 3)
+            # snapping to the nearest frame must not make it longer than allowed
+            previous.start = max(
+                previous.start, _frames_up(previous.end - rules.max_duration, rules)
+            )
             short -= take
     if short > EPSILON and index + 1 < len(cues):
         following = cues[index + 1]
@@ -95,16 +106,29 @@ def _borrow(cues: list[Cue], index: int, rules: CueRules, demand: Callable[[Cue]
         start = max(following.start, cue.end + rules.min_gap)
         give = latest - start - _needed_capped(following, rules, demand)
         own_linger = speech_span(cue)[1] + rules.max_linger - cue.end
-        take = min(snap_up(short, rules), snap(min(give, own_linger), rules))
+        take = min(_frames_up(short, rules), _frames_down(min(give, own_linger), rules))
         if take > 0:
             cue.end = round(cue.end + take, 3)
             following.start = round(max(following.start, cue.end + rules.min_gap), 3)
             end = snap_up(following.start + _needed_capped(following, rules, demand), rules)
             following.end = round(min(latest, max(following.end, end)), 3)
+            following.end = min(
+                following.end, _frames_down(following.start + rules.max_duration, rules)
+            )
 
 
 def _needed_capped(cue: Cue, rules: CueRules, demand: Callable[[Cue], float]) -> float:
     return min(needed(cue, rules, demand), rules.max_duration)
+
+
+# Durations in whole frames, not rounded to the millisecond as `snap` rounds times:
+# at 29.97 fps that rounding can make a borrowed span a frame too long.
+def _frames_down(seconds: float, rules: CueRules) -> float:
+    return math.floor(seconds * rules.frame_rate + EPSILON) / rules.frame_rate
+
+
+def _frames_up(seconds: float, rules: CueRules) -> float:
+    return math.ceil(seconds * rules.frame_rate - EPSILON) / rules.frame_rate
 
 
 def separate(cues: list[Cue], rules: CueRules) -> list[Cue]:
@@ -121,7 +145,10 @@ def separate(cues: list[Cue], rules: CueRules) -> list[Cue]:
                 rules.max_duration
             ):
                 cue.end = round(closed, 3)
-            elif speech_span(following)[0] - cue.end - rules.min_gap <= rules.max_lead:
+            elif (
+                speech_span(following)[0] - cue.end - rules.min_gap <= rules.max_lead
+                and following.end - (cue.end + rules.min_gap) <= rules.max_duration + EPSILON
+            ):
                 following.start = round(cue.end + rules.min_gap, 3)
     return cues
 

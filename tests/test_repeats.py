@@ -1,4 +1,4 @@
-from pipeline.stages.repeats import collapse_text_loops
+from pipeline.repeats import collapse_text_loops
 
 
 def test_a_translation_loop_is_cut_back_to_one_copy():
