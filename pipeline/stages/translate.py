@@ -1,16 +1,15 @@
 """Translation: each sentence into English, by an engine named in the output.
 
 The engines (Argos Translate on the text, Whisper's translate task on the audio)
-are loaded in `pipeline.models.translators`; this stage only hands them sentences.
+are loaded in `pipeline.models.translators`; this stage only hands them sentences,
+and the English Whisper already heard during recognition (timed spans).
 """
 
 from __future__ import annotations
 
 from typing import Protocol
 
-import numpy as np
-
-from pipeline.types import ModelInfo, Sentence
+from pipeline.types import ModelInfo, Sentence, TranslatedSpan
 
 SOURCE, TARGET = "ru", "en"
 
@@ -19,17 +18,21 @@ class Translator(Protocol):
     info: ModelInfo
 
     def translate(
-        self, sentences: list[Sentence], samples: np.ndarray, offset: float
-    ) -> list[str]: ...
+        self, sentences: list[Sentence], heard: list[TranslatedSpan]
+    ) -> list[tuple[str, float | None]]:
+        """Each sentence's English and its confidence (mean token log-probability)."""
+        ...
 
 
 def translate_sentences(
-    sentences: list[Sentence], translator: Translator, samples: np.ndarray, offset: float
+    sentences: list[Sentence], translator: Translator, heard: list[TranslatedSpan]
 ) -> list[Sentence]:
-    """The sentences with their `translation` filled in."""
+    """The sentences with `translation` and `translation_confidence` filled in."""
     if not sentences:
         return []
-    texts = translator.translate(sentences, samples, offset)
-    for sentence, text in zip(sentences, texts, strict=True):
+    for sentence, (text, confidence) in zip(
+        sentences, translator.translate(sentences, heard), strict=True
+    ):
         sentence.translation = text
+        sentence.translation_confidence = confidence
     return sentences
