@@ -59,6 +59,8 @@ class BaselineScores:
     text: TextErrors | None  # digits as written
     text_numbers: TextErrors | None  # numbers spelled out on both sides
     cached: bool
+    translation: TranslationScores | None = None  # its --task translate, where English is scored
+    translate_seconds: float | None = None
 
 
 @dataclass
@@ -152,9 +154,12 @@ def evaluate_dataset(
             transcript, seconds = _run_pipeline(item, config, models)
             _write_transcript(out_dir, item, transcript)
             model_record = model_record or [asdict(m) for m in transcript.models]
-            result = score_file(item, transcript, seconds, models.translator is not None)
+            translated = models.translator is not None
+            result = score_file(item, transcript, seconds, translated)
             if baseline:
-                result.baseline = score_baseline(item, transcript, config, models, out_dir)
+                result.baseline = score_baseline(
+                    item, transcript, config, models, out_dir, translated
+                )
         except PipelineError as exc:
             log.error("error: %s", exc)
             result = FileScores(item.id, str(item.media), item.sources, error=str(exc))
@@ -237,31 +242,48 @@ def score_file(
     return result
 
 
-def _translation_rows(item: EvalItem, transcript: Transcript) -> list[TranslationRow]:
-    """Reference turns with English (TSV), else the whole file's English as one row."""
+def _translation_rows(
+    item: EvalItem, transcript: Transcript, english: list[tuple[float, float, str]] | None = None
+) -> list[TranslationRow]:
+    """Reference turns with English (TSV), else the whole file's English as one row; the
+    hypothesis is the transcript's sentences, or the timed `english` given."""
     if item.rows and all(row.translation for row in item.rows):
         references = [(r.start, r.end, r.translation or "") for r in item.rows]
     elif item.translation:
         references = [(0.0, transcript.source.duration, item.translation)]
     else:
         return []
-    sentences = [(s.start, s.end, s.translation or "") for s in transcript.sentences]
-    return align_translations(references, sentences)
+    if english is None:
+        english = [(s.start, s.end, s.translation or "") for s in transcript.sentences]
+    return align_translations(references, english)
 
 
 def score_baseline(
-    item: EvalItem, transcript: Transcript, config: Config, models: Models, out_dir: Path
+    item: EvalItem,
+    transcript: Transcript,
+    config: Config,
+    models: Models,
+    out_dir: Path,
+    translated: bool = False,
 ) -> BaselineScores:
     from pipeline.evaluation.baseline import cached_whisper_cli
 
     log.info("eval: %s: plain whisper CLI ...", item.id)
-    run = cached_whisper_cli(item.media, config, models.cache, out_dir / "whisper-cli")
+    folder = out_dir / "whisper-cli"
+    run = cached_whisper_cli(item.media, config, models.cache, folder)
     language = transcript.language
     text = numbers = None
     if item.text is not None:
         text = text_errors(item.text, run.text, False, language)
         numbers = text_errors(item.text, run.text, True, language)
-    return BaselineScores(run.seconds, text, numbers, run.cached)
+    scores = BaselineScores(run.seconds, text, numbers, run.cached)
+    if translated and _translation_rows(item, transcript, []):
+        log.info("eval: %s: plain whisper CLI, --task translate ...", item.id)
+        english = cached_whisper_cli(item.media, config, models.cache, folder, "translate")
+        rows = _translation_rows(item, transcript, english.segments)
+        scores.translation = translation_scores(rows)
+        scores.translate_seconds = english.seconds
+    return scores
 
 
 def overall_scores(files: list[FileScores]) -> OverallScores:
@@ -372,8 +394,8 @@ def render_markdown(report: EvalReport) -> str:
     lines += [
         "",
         "| file | audio s | pipeline s | RTF | whisper CLI s | CLI WER | CLI WER, numbers as "
-        "words | WER ours/CLI | time ours/CLI |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "words | WER ours/CLI | time ours/CLI | CLI --task translate s | CLI BLEU / chrF |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for scores in report.files:
         if not scores.error:
@@ -427,6 +449,8 @@ def _speed_row(s: FileScores) -> str:
         _pct(b.text_numbers.words.rate if b and b.text_numbers else None),
         _number(_ratio(s.text, b.text) if b else None, 2),
         _number(s.seconds / b.seconds if b and b.seconds else None, 2),
+        _number(b.translate_seconds if b else None),
+        f"{b.translation.bleu:.1f} / {b.translation.chrf:.1f}" if b and b.translation else "–",
     ]
     return "| " + " | ".join(cells) + " |"
 
@@ -443,6 +467,8 @@ def _overall_speed_row(o: OverallScores) -> str:
         _pct(o.baseline_text_numbers.words.rate if o.baseline_text_numbers else None),
         _number(o.wer_ratio_to_baseline, 2),
         _number(o.time_ratio_to_baseline, 2),
+        "",
+        "",
     ]
     return "| " + " | ".join(cells) + " |"
 
