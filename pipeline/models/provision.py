@@ -122,12 +122,15 @@ def _make_dir(path: Path) -> Path:
 
 def install_online_models(whisper_sizes: list[str], argos: bool) -> None:
     """`make models`: models that need the internet (Argos ru->en, larger Whispers)."""
+    from faster_whisper.utils import download_model
+
     if argos:
         install_argos_ru_en()
     for size in whisper_sizes:
-        print(f"whisper {size}: downloading into openai-whisper's cache ...")
+        print(f"whisper {size}: downloading into openai-whisper's and faster-whisper's caches ...")
         try:
             whisper.load_model(size, device="cpu")
+            download_model(size)  # the CTranslate2 copy, for asr.engine: ctranslate2
         except (OSError, RuntimeError) as exc:
             raise SystemExit(
                 f"error: whisper {size}: download failed ({exc}); needs internet"

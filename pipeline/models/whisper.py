@@ -281,19 +281,18 @@ def load_ct2_whisper(
     requested: str, cache: Path, compute_type: str, threads: int, device: str = "cpu"
 ) -> CT2Whisper:
     from faster_whisper import WhisperModel
-    from faster_whisper.utils import download_model
 
     where = locate_ct2_whisper(requested, cache)
     path = where.path
     if path is None:
         try:
-            path = Path(download_model(requested))
+            path = Path(_ct2_download(requested))
         except Exception as exc:  # offline, or no such repository
             raise PipelineError(
                 "asr.model",
                 f"Whisper model {requested!r} is not installed here for the ctranslate2 engine "
                 f"and could not be downloaded ({type(exc).__name__}). On a machine with "
-                "internet run it once to fill faster-whisper's cache, or set asr.model to a "
+                f"internet run `make models WHISPER_SIZES={requested}`, or set asr.model to a "
                 "CTranslate2 Whisper folder",
             ) from None
     try:
@@ -310,6 +309,16 @@ def load_ct2_whisper(
     source = f"{where.source}; ctranslate2 {compute_type}"
     info = ModelInfo(role="asr", name=f"whisper-{where.name}", sha256=sha, source=source)
     return CT2Whisper(model=model, info=info)
+
+
+def _ct2_download(name: str) -> str:
+    """faster-whisper's copy of `name`: its cache first, the network only when missing."""
+    from faster_whisper.utils import download_model
+
+    try:
+        return download_model(name, local_files_only=True)
+    except Exception:  # not in the cache
+        return download_model(name)
 
 
 def _ct2_options(options: dict[str, Any]) -> dict[str, Any]:
