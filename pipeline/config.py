@@ -24,6 +24,8 @@ KNOWN_HALLUCINATIONS = [
     "Корректор А.Кулакова",
     "Спасибо за просмотр",
     "Субтитры создавал DimaTorzok",
+    # Seen alone at the end of the ru_council dev meeting, over the last silence.
+    "Спокойная музыка",
 ]
 
 

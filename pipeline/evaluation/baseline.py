@@ -35,6 +35,7 @@ class WhisperCliRun:
     language: str
     cached: bool = False
     task: str = "transcribe"
+    cpu_seconds: float = 0.0  # user + system time of the command: less swayed by other load
     segments: list[tuple[float, float, str]] = field(default_factory=list)  # timed text
 
 
@@ -65,9 +66,10 @@ def run_whisper_cli(
         command = whisper_cli_command(
             clip, model, config.asr.language, config.runtime.threads, Path(out), task
         )
-        started = time.perf_counter()
+        started, cpu_before = time.perf_counter(), _children_cpu_seconds()
         done = subprocess.run(command, capture_output=True, text=True)
         seconds = time.perf_counter() - started
+        cpu_seconds = _children_cpu_seconds() - cpu_before
         if done.returncode != 0:
             last = (done.stderr.strip().splitlines() or ["no message"])[-1]
             raise PipelineError(str(clip), f"whisper CLI failed: {last}")
@@ -76,12 +78,18 @@ def run_whisper_cli(
     return WhisperCliRun(
         text=result.get("text", "").strip(),
         seconds=round(seconds, 2),
+        cpu_seconds=round(cpu_seconds, 2),
         peak_rss_mb=round(peak_kb / 1024, 1),
         model=where.name,
         language=config.asr.language,
         task=task,
         segments=[(s["start"], s["end"], s["text"].strip()) for s in result.get("segments", [])],
     )
+
+
+def _children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def cached_whisper_cli(

@@ -60,6 +60,7 @@ class BaselineScores:
     text_numbers: TextErrors | None  # numbers spelled out on both sides
     cached: bool
     translation: TranslationScores | None = None  # its --task translate, where English is scored
+    cpu_seconds: float | None = None
     translate_seconds: float | None = None
 
 
@@ -72,6 +73,7 @@ class FileScores:
     references: list[str]
     audio_seconds: float = 0.0
     seconds: float = 0.0  # the pipeline's wall time, models already loaded
+    cpu_seconds: float = 0.0  # ... and its CPU time, all threads: less swayed by other load
     text: TextErrors | None = None
     text_numbers: TextErrors | None = None
     der: DiarizationErrors | None = None
@@ -151,11 +153,12 @@ def evaluate_dataset(
     for number, item in enumerate(items, start=1):
         log.info("eval: %d/%d %s ...", number, len(items), item.id)
         try:
-            transcript, seconds = _run_pipeline(item, config, models)
+            transcript, seconds, cpu_seconds = _run_pipeline(item, config, models)
             _write_transcript(out_dir, item, transcript)
             model_record = model_record or [asdict(m) for m in transcript.models]
             translated = models.translator is not None
             result = score_file(item, transcript, seconds, translated)
+            result.cpu_seconds = cpu_seconds
             if baseline:
                 result.baseline = score_baseline(
                     item, transcript, config, models, out_dir, translated
@@ -187,12 +190,19 @@ def _report(
     )
 
 
-def _run_pipeline(item: EvalItem, config: Config, models: Models) -> tuple[Transcript, float]:
+def _run_pipeline(
+    item: EvalItem, config: Config, models: Models
+) -> tuple[Transcript, float, float]:
+    """The transcript, and the wall and CPU seconds it took."""
     from pipeline.run import process_clip
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     transcript = process_clip(item.media, config, models, progress=False)
-    return transcript, round(time.perf_counter() - started, 2)
+    return (
+        transcript,
+        round(time.perf_counter() - started, 2),
+        round(time.process_time() - cpu, 2),
+    )
 
 
 def _write_transcript(out_dir: Path, item: EvalItem, transcript: Transcript) -> None:
@@ -276,7 +286,7 @@ def score_baseline(
     if item.text is not None:
         text = text_errors(item.text, run.text, False, language)
         numbers = text_errors(item.text, run.text, True, language)
-    scores = BaselineScores(run.seconds, text, numbers, run.cached)
+    scores = BaselineScores(run.seconds, text, numbers, run.cached, cpu_seconds=run.cpu_seconds)
     if translated and _translation_rows(item, transcript, []):
         log.info("eval: %s: plain whisper CLI, --task translate ...", item.id)
         english = cached_whisper_cli(item.media, config, models.cache, folder, "translate")
@@ -394,8 +404,9 @@ def render_markdown(report: EvalReport) -> str:
     lines += [
         "",
         "| file | audio s | pipeline s | RTF | whisper CLI s | CLI WER | CLI WER, numbers as "
-        "words | WER ours/CLI | time ours/CLI | CLI --task translate s | CLI BLEU / chrF |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "words | WER ours/CLI | time ours/CLI | CPU s ours / CLI | CLI --task translate s | "
+        "CLI BLEU / chrF |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for scores in report.files:
         if not scores.error:
@@ -449,6 +460,7 @@ def _speed_row(s: FileScores) -> str:
         _pct(b.text_numbers.words.rate if b and b.text_numbers else None),
         _number(_ratio(s.text, b.text) if b else None, 2),
         _number(s.seconds / b.seconds if b and b.seconds else None, 2),
+        f"{s.cpu_seconds:.1f} / {b.cpu_seconds:.1f}" if b and b.cpu_seconds else "–",
         _number(b.translate_seconds if b else None),
         f"{b.translation.bleu:.1f} / {b.translation.chrf:.1f}" if b and b.translation else "–",
     ]
@@ -467,6 +479,7 @@ def _overall_speed_row(o: OverallScores) -> str:
         _pct(o.baseline_text_numbers.words.rate if o.baseline_text_numbers else None),
         _number(o.wer_ratio_to_baseline, 2),
         _number(o.time_ratio_to_baseline, 2),
+        "",
         "",
         "",
     ]

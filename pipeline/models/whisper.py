@@ -22,7 +22,7 @@ import whisper
 
 from pipeline.errors import PipelineError
 from pipeline.stages.audio import file_sha256
-from pipeline.types import ModelInfo, TranslatedSpan
+from pipeline.types import SAMPLE_RATE, ModelInfo, TranslatedSpan
 
 BUNDLED_WHISPER = "whisper/base-offline.pt"
 BUNDLED_WHISPER_META = "whisper/base-offline.json"
@@ -31,6 +31,9 @@ BUNDLED_WHISPER_CT2 = "whisper/base-ct2"
 BUNDLED_CT2_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
 # Whisper's timestamp tokens step by 20 ms.
 TIME_PRECISION = 0.02
+# Recognised speech this long after the end of the English is decoded again (seconds).
+UNHEARD_TAIL = 1.0
+MAX_ENGLISH_TAILS = 2
 
 
 @dataclass
@@ -77,11 +80,20 @@ class OpenAIWhisper:
         language = result.get("language") or options.get("language")
         english = []
         if english_beam is not None and heard:
-            english = self._english(heard[0], language or "ru", english_beam, len(chunk))
+            english = window_english(
+                self, heard[0], chunk, language or "ru", english_beam, _speech_end(result)
+            )
         return WindowDecode(result["segments"], language, english)
 
-    def _english(
-        self, features: torch.Tensor, language: str, beam: int, samples: int
+    def encode(self, chunk: np.ndarray) -> torch.Tensor:
+        audio = whisper.pad_or_trim(torch.from_numpy(chunk))
+        mel = whisper.log_mel_spectrogram(audio, self.model.dims.n_mels).to(self.model.device)
+        self.encodings += 1
+        with torch.no_grad():
+            return self.model.embed_audio(mel[None])
+
+    def english(
+        self, features: torch.Tensor, language: str, beam: int, duration: float
     ) -> list[TranslatedSpan]:
         decoded = whisper.decode(
             self.model,
@@ -98,7 +110,7 @@ class OpenAIWhisper:
             tokenizer.timestamp_begin,
             tokenizer.decode,
             decoded.avg_logprob,
-            samples / whisper.audio.SAMPLE_RATE,
+            duration,
         )
 
 
@@ -230,11 +242,18 @@ class CT2Whisper:
         heard, self._heard = self._heard, []
         english = []
         if english_beam is not None and heard:
-            english = self._english(heard[0], info.language, english_beam, len(chunk))
+            english = window_english(
+                self, heard[0], chunk, info.language, english_beam, _speech_end(segments)
+            )
         return WindowDecode(segments, info.language, english)
 
-    def _english(
-        self, encoded: Any, language: str, beam: int, samples: int
+    def encode(self, chunk: np.ndarray) -> Any:
+        from faster_whisper.audio import pad_or_trim
+
+        return self.model.encode(pad_or_trim(self.model.feature_extractor(chunk)))
+
+    def english(
+        self, encoded: Any, language: str, beam: int, duration: float
     ) -> list[TranslatedSpan]:
         from faster_whisper.tokenizer import Tokenizer
 
@@ -253,7 +272,7 @@ class CT2Whisper:
         # CTranslate2 scores a hypothesis as its log-probability over its length.
         avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)
         return spans_from_tokens(
-            tokens, tokenizer.timestamp_begin, tokenizer.decode, avg_logprob, samples / 16000
+            tokens, tokenizer.timestamp_begin, tokenizer.decode, avg_logprob, duration
         )
 
 
@@ -339,6 +358,37 @@ def _ct2_segment(piece: Any) -> dict[str, Any]:
 
 
 # --- both ------------------------------------------------------------------------------------
+
+
+def window_english(
+    engine: Any, encoded: Any, chunk: np.ndarray, language: str, beam: int, speech_end: float
+) -> list[TranslatedSpan]:
+    """A window's English, decoded from the encoder output of its Russian pass.
+
+    Whisper's translate decode sometimes ends before the speech does; then, as Whisper's
+    own transcribe loop does, the rest of the window (only the rest) is encoded and
+    decoded, at most MAX_ENGLISH_TAILS times.
+    """
+    spans = engine.english(encoded, language, beam, len(chunk) / SAMPLE_RATE)
+    for _ in range(MAX_ENGLISH_TAILS):
+        done = spans[-1].end if spans else 0.0
+        if not spans or speech_end - done < UNHEARD_TAIL:
+            break
+        tail = chunk[int(done * SAMPLE_RATE) :]
+        more = engine.english(engine.encode(tail), language, beam, len(tail) / SAMPLE_RATE)
+        if not more:
+            break
+        spans += [
+            dataclasses.replace(s, start=round(s.start + done, 3), end=round(s.end + done, 3))
+            for s in more
+        ]
+    return spans
+
+
+def _speech_end(decoded: Any) -> float:
+    """Where the last recognised segment of a window ends (its own times)."""
+    segments = decoded["segments"] if isinstance(decoded, dict) else decoded
+    return max((segment["end"] for segment in segments), default=0.0)
 
 
 def spans_from_tokens(
