@@ -219,3 +219,14 @@ def test_the_whisper_cli_baseline_is_scored_and_cached_by_file_hash(short_speech
     errors = text_errors(support.prompt_texts()["conf-kicked"], first.text)
     # Measured: 2 of its 6 words wrong, 3 of 38 characters.
     assert errors is not None and errors.words.rate <= 0.5 and errors.characters.rate < 0.15
+
+
+def test_the_whisper_cli_translate_task_gives_timed_english(short_speech: Path, tmp_path):
+    """The yardstick for our English: the plain CLI's --task translate, cached apart."""
+    config = Config()
+    run = cached_whisper_cli(short_speech, config, model_cache_dir(), tmp_path / "cli", "translate")
+    assert run.task == "translate" and "conference" in run.text.lower()
+    assert run.segments and all(start <= end for start, end, _ in run.segments)
+    assert run.cpu_seconds > 0
+    [stored] = (tmp_path / "cli").iterdir()
+    assert stored.name.endswith(".base.ru.translate.json")
