@@ -43,6 +43,8 @@ T = TypeVar("T")
 NO_SPEECH = "no speech found"
 _PACKAGES = [
     "evidence-subtitles",
+    "faster-whisper",
+    "ctranslate2",
     "openai-whisper",
     "torch",
     "numpy",
