@@ -421,7 +421,7 @@ def load_whisper(
     cache: Path,
     device: str = "cpu",
     engine: str = "openai-whisper",
-    compute_type: str = "float32",
+    compute_type: str = "int8",
     threads: int = 1,
 ) -> LoadedWhisper:
     """`requested` on `engine`: never another model or engine in its place."""
