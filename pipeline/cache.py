@@ -6,7 +6,9 @@ SHA-256 of its inputs, written as canonical JSON:
     extract    input file SHA-256, audio options
     vad        extract key, vad options, VAD model
     diarize    extract key, diarization options (not display names), diarization models
-    asr        vad key, asr options, Whisper model (name and SHA-256)
+    asr        vad key, asr options (engine and compute type among them), Whisper model
+               (name and SHA-256), and the English beam when Whisper translates (its
+               English is decoded in the same pass)
     attribute  asr key, diarize key, attribution options (min_turn_words, keep_share)
     translate  attribute key, translate options, translation model
 
@@ -39,7 +41,14 @@ from pipeline.config import AudioOptions
 from pipeline.errors import one_line
 from pipeline.files import atomic_write_text, file_sha256
 from pipeline.stages.audio import Audio, load_audio
-from pipeline.types import Segment, Sentence, SourceInfo, SpeakerTurn, SpeechRegion
+from pipeline.types import (
+    Segment,
+    Sentence,
+    SourceInfo,
+    SpeakerTurn,
+    SpeechRegion,
+    TranslatedSpan,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -51,11 +60,12 @@ if TYPE_CHECKING:
 log = logging.getLogger("pipeline")
 
 # Bump when a stage's code changes what it returns for the same inputs.
-CACHE_FORMAT = 2  # 2: extract records the decoded duration and any damage
+CACHE_FORMAT = 3  # 2: decoded duration and damage; 3: English spans heard with the Russian
 CACHE_DIR = ".cache"
 # Libraries whose upgrade may change a stage's result.
 _LIBRARIES = [
     "openai-whisper",
+    "faster-whisper",
     "torch",
     "silero-vad",
     "pyannote.audio",
@@ -261,6 +271,7 @@ def load_recognition(data: Any) -> Recognition:
         segments=[Segment.from_dict(s) for s in data["segments"]],
         language=data["language"],
         dropped=list(data["dropped"]),
+        english=[TranslatedSpan.from_dict(span) for span in data.get("english", [])],
     )
 
 
@@ -269,10 +280,14 @@ def load_attribution(data: Any) -> tuple[list[Segment], list[Sentence]]:
     return [Segment.from_dict(s) for s in segments], [Sentence.from_dict(s) for s in sentences]
 
 
-def load_translations(data: Any) -> list[str]:
-    if not isinstance(data, list) or not all(isinstance(t, str) for t in data):
-        raise ValueError("translations must be a list of strings")
-    return data
+def load_translations(data: Any) -> list[tuple[str, float | None]]:
+    """Each sentence's (English, confidence)."""
+    if not isinstance(data, list):
+        raise ValueError("translations must be a list")
+    pairs = [(text, confidence) for text, confidence in data]
+    if not all(isinstance(t, str) and (c is None or isinstance(c, float)) for t, c in pairs):
+        raise ValueError("translations must be (text, confidence) pairs")
+    return pairs
 
 
 def diarization_options(options: BaseModel) -> dict[str, Any]:

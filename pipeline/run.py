@@ -49,6 +49,8 @@ T = TypeVar("T")
 NO_SPEECH = "no speech found"
 _PACKAGES = [
     "evidence-subtitles",
+    "faster-whisper",
+    "ctranslate2",
     "openai-whisper",
     "torch",
     "numpy",
@@ -115,11 +117,23 @@ def process_clip(
                     clock,
                 ),
             )
+        english_beam = getattr(models.translator, "english_beam", None)
         recognition, asr_key = cache.run(
             "asr",
-            {"vad": vad_key, "asr": config.asr, "model": models.whisper.info},
+            {
+                "vad": vad_key,
+                "asr": config.asr,
+                "model": models.whisper.info,
+                "english_beam": english_beam,
+            },
             lambda: recognise(
-                audio.samples, windows, models.whisper, config.asr, source.audio_offset, progress
+                audio.samples,
+                windows,
+                models.whisper,
+                config.asr,
+                source.audio_offset,
+                progress,
+                english_beam,
             ),
             load_recognition,
             clock,
@@ -150,24 +164,21 @@ def process_clip(
     translator = models.translator
     if translator is not None:
         log.info("translation: %s", translator.info.name)
-        texts, _ = cache.run(
+        translations, _ = cache.run(
             "translate",
             {"sentences": sentences_key, "translate": config.translate, "model": translator.info},
             lambda: [
-                s.translation or ""
+                (s.translation or "", s.translation_confidence)
                 for s in translate_sentences(
-                    sentences,
-                    translator,
-                    audio.samples,
-                    source.audio_offset,
-                    config.asr.max_repeats,
+                    sentences, translator, recognition.english, config.asr.max_repeats
                 )
             ],
             load_translations,
             clock,
         )
-        for sentence, text in zip(sentences, texts, strict=True):
+        for sentence, (text, confidence) in zip(sentences, translations, strict=True):
             sentence.translation = text
+            sentence.translation_confidence = confidence
 
     speaker_names = {
         label: config.diarization.names.get(label, label) for label in speakers.speakers

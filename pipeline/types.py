@@ -76,9 +76,30 @@ class Sentence:
     first_word: int  # index into Transcript.words
     word_count: int
     translation: str | None = None
+    # How sure the translator was of `translation`: the mean log-probability of its
+    # English tokens (0 is certain, below about -1 is doubtful); None when unknown.
+    translation_confidence: float | None = None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Sentence:
+        return cls(**data)
+
+
+@dataclass
+class TranslatedSpan:
+    """English that Whisper's translate task decoded for a stretch of speech, with its time.
+
+    `avg_logprob` is the mean log-probability of the English tokens of the decode it
+    came from.
+    """
+
+    start: float
+    end: float
+    text: str
+    avg_logprob: float | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TranslatedSpan:
         return cls(**data)
 
 

@@ -51,3 +51,17 @@ def out_dir(tmp_path: Path) -> Path:
     path = tmp_path / "out"
     yield path
     shutil.rmtree(path, ignore_errors=True)
+
+
+UNEXPECTED = "ValueError: a library failed on this clip"
+
+
+@pytest.fixture
+def library_failure(monkeypatch):
+    """Speech detection raises what a library raises on a file it chokes on (not a
+    PipelineError): for the tests of how an unexpected error reaches the user."""
+
+    def fail(*args, **kwargs):
+        raise ValueError("a library failed on this clip")
+
+    monkeypatch.setattr("pipeline.run.detect_speech", fail)

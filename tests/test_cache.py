@@ -86,13 +86,13 @@ def test_changing_one_stage_reruns_only_that_stage_and_those_after_it(clip, tmp_
     assert ran == {"cues"} and hits == EVERY_STAGE - {"cues"}
     assert without_timing(again) == without_timing(first)
 
-    # Only translation settings change: only translation runs (its Whisper engine
-    # listens to the audio, so the audio is decoded; nothing else is recomputed).
+    # English from Whisper: its English is decoded in the recognition pass (the audio is
+    # heard once), so recognition runs again with it; VAD and diarization do not.
     english = load_config(None, {"translate.engine": "whisper"})
     english_models = Models(english)
     translated, ran, hits = run(clip, english, english_models, root)
-    assert ran == {"extract", "translate", "cues"}
-    assert hits == {"vad", "diarize", "asr", "attribute"}
+    assert ran == {"extract", "asr", "attribute", "translate", "cues"}
+    assert hits == {"vad", "diarize"}
     assert all(s.translation for s in translated.sentences)
     assert translated.segments == first.segments
 
@@ -109,6 +109,14 @@ def test_changing_one_stage_reruns_only_that_stage_and_those_after_it(clip, tmp_
     renamed, ran, _ = run(clip, named, english_models, root)
     assert ran == {"cues"}
     assert renamed.speakers == {"SPEAKER_00": "Operator"}
+
+    # Another Whisper engine is another recogniser: recognition and what follows rerun.
+    torch_engine = load_config(
+        None, {"translate.engine": "whisper", "asr.engine": "openai-whisper"}
+    )
+    _, ran, hits = run(clip, torch_engine, Models(torch_engine), root)
+    assert ran == {"extract", "asr", "attribute", "translate", "cues"}
+    assert hits == {"vad", "diarize"}
 
     # A damaged entry is recomputed, not trusted.
     for entry in (root / "attribute").glob("*.json"):

@@ -1,13 +1,13 @@
 """`make bench`: the one place for speed. Real-time factor and peak memory of each stage.
 
 Runs the whole pipeline on the bundled sample and on recordings of growing length made from
-the asterisk prompts (real Russian speech; 1, 10 and 30 minutes by default), so that the
+the asterisk prompts (real Russian speech; 1, 10, 30 and 60 minutes by default), so that the
 growth of each stage's cost with length can be read off, and the plain `whisper`
 command-line tool on the short inputs with the same weights (its defaults: beam 5), so that
 the pipeline's time can be read as a ratio to it. Writes bench.json, bench.md and bench.png
 (seconds and peak memory of each stage against audio length) after every input.
 
-    python -m pipeline.evaluation.bench [--lengths 1 10 30] [--baseline-max-minutes 1]
+    python -m pipeline.evaluation.bench [--lengths 1 10 30 60] [--baseline-max-minutes 1]
         [--out bench-results]
 """
 
@@ -278,9 +278,9 @@ def main(argv: list[str] | None = None) -> int:
         "--lengths",
         type=float,
         nargs="*",
-        default=[1.0, 10.0, 30.0],
+        default=[1.0, 10.0, 30.0, 60.0],
         metavar="MINUTES",
-        help="lengths of the prompt recordings, minutes (default 1 10 30)",
+        help="lengths of the prompt recordings, minutes (default 1 10 30 60)",
     )
     parser.add_argument(
         "--baseline-max-minutes",

@@ -57,12 +57,16 @@ def evaluate_dataset(
     for number, item in enumerate(items, start=1):
         log.info("eval: %d/%d %s ...", number, len(items), item.id)
         try:
-            transcript, seconds = _run_pipeline(item, config, models)
+            transcript, seconds, cpu_seconds = _run_pipeline(item, config, models)
             _write_transcript(out_dir, item, transcript)
             model_record = model_record or [asdict(m) for m in transcript.models]
-            result = score_file(item, transcript, seconds, models.translator is not None)
+            translated = models.translator is not None
+            result = score_file(item, transcript, seconds, translated)
+            result.cpu_seconds = cpu_seconds
             if baseline:
-                result.baseline = score_baseline(item, transcript, config, models, out_dir)
+                result.baseline = score_baseline(
+                    item, transcript, config, models, out_dir, translated
+                )
         except Exception as exc:  # one file failing, whatever the reason, is one row
             problem = _problem(item, exc)
             log.error("error: %s", problem, exc_info=log.isEnabledFor(logging.DEBUG))
@@ -98,12 +102,19 @@ def _report(
     )
 
 
-def _run_pipeline(item: EvalItem, config: Config, models: Models) -> tuple[Transcript, float]:
+def _run_pipeline(
+    item: EvalItem, config: Config, models: Models
+) -> tuple[Transcript, float, float]:
+    """The transcript, and the wall and CPU seconds it took."""
     from pipeline.run import process_clip
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     transcript = process_clip(item.media, config, models, progress=False)
-    return transcript, round(time.perf_counter() - started, 2)
+    return (
+        transcript,
+        round(time.perf_counter() - started, 2),
+        round(time.process_time() - cpu, 2),
+    )
 
 
 def _write_transcript(out_dir: Path, item: EvalItem, transcript: Transcript) -> None:

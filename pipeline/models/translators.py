@@ -1,8 +1,9 @@
 """Translation engines, found and loaded once: Argos Translate packages and Whisper's task.
 
 Two real engines. Argos Translate (CTranslate2 + sentencepiece) translates the
-recognised text; Whisper's own `translate` task listens to each sentence's
-audio again and writes English directly. Which one ran is never hidden.
+recognised text; Whisper's own `translate` task writes English from the audio,
+decoded during recognition from the same encoder pass, and is laid onto the
+sentences here by time. Which one ran is never hidden.
 """
 
 from __future__ import annotations
@@ -15,31 +16,26 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import torch
-import whisper
-from tqdm import tqdm
-
 from pipeline.config import TranslateOptions
 from pipeline.errors import PipelineError
 from pipeline.files import file_sha256
 from pipeline.models.whisper import LoadedWhisper
 from pipeline.stages.translate import SOURCE, TARGET, Translator
-from pipeline.types import SAMPLE_RATE, ModelInfo, Sentence
+from pipeline.types import ModelInfo, Sentence, TranslatedSpan
 
-# Audio around a sentence given to Whisper, seconds: word times are loose.
-CONTEXT_PAD = 0.2
-# Sentences decoded together: one batched encoder pass is cheaper than several.
-WHISPER_BATCH = 8
+# A span of English that overlaps no sentence goes to the nearest one within this, seconds.
+NEAREST_SENTENCE = 1.0
+# CTranslate2's length penalty for Argos: scores are log-probabilities over length**this.
+ARGOS_LENGTH_PENALTY = 0.2
 
 
 @dataclass
 class WhisperTranslator:
-    """Whisper's translate task on the audio of each sentence (greedy unless beam_size)."""
+    """Whisper's translate task: the English it decoded for each speech window (during
+    recognition, from the same encoder output), laid onto the sentences by time."""
 
     whisper: LoadedWhisper
     beam_size: int | None = None
-    progress: bool = False
 
     @property
     def info(self) -> ModelInfo:
@@ -48,32 +44,39 @@ class WhisperTranslator:
             "translation", f"{asr.name} (translate task)", asr.sha256, "whisper: " + asr.source
         )
 
-    def translate(self, sentences: list[Sentence], samples: np.ndarray, offset: float) -> list[str]:
-        texts: list[str] = []
-        batches = range(0, len(sentences), WHISPER_BATCH)
-        for first in tqdm(batches, desc="translating", disable=not self.progress, leave=False):
-            mels = torch.stack(
-                [self._mel(s, samples, offset) for s in sentences[first : first + WHISPER_BATCH]]
-            )
-            results = whisper.decode(self.whisper.model, mels, self._options())
-            texts += [result.text.strip() for result in results]
-        return texts
+    @property
+    def english_beam(self) -> int:
+        """What recognition needs to decode the English alongside the Russian."""
+        return self.beam_size or 1
 
-    def _mel(self, sentence: Sentence, samples: np.ndarray, offset: float) -> torch.Tensor:
-        first = max(0, int((sentence.start - offset - CONTEXT_PAD) * SAMPLE_RATE))
-        last = int((sentence.end - offset + CONTEXT_PAD) * SAMPLE_RATE)
-        audio = whisper.pad_or_trim(torch.from_numpy(samples[first:last]))
-        model = self.whisper.model
-        return whisper.log_mel_spectrogram(audio, model.dims.n_mels).to(model.device)
+    def translate(
+        self, sentences: list[Sentence], heard: list[TranslatedSpan]
+    ) -> list[tuple[str, float | None]]:
+        given: list[list[TranslatedSpan]] = [[] for _ in sentences]
+        for span in heard:
+            index = _sentence_for(span, sentences)
+            if index is not None:
+                given[index].append(span)
+        return [_joined(spans) for spans in given]
 
-    def _options(self) -> whisper.DecodingOptions:
-        return whisper.DecodingOptions(
-            task="translate",
-            language=SOURCE,
-            beam_size=self.beam_size,
-            without_timestamps=True,
-            fp16=False,
-        )
+
+def _sentence_for(span: TranslatedSpan, sentences: list[Sentence]) -> int | None:
+    """The sentence `span` overlaps most, else the nearest within NEAREST_SENTENCE."""
+    overlaps = [min(span.end, s.end) - max(span.start, s.start) for s in sentences]
+    best = max(range(len(sentences)), key=overlaps.__getitem__, default=None)
+    if best is None or overlaps[best] > 0:
+        return best
+    if -overlaps[best] <= NEAREST_SENTENCE:
+        return best
+    return None
+
+
+def _joined(spans: list[TranslatedSpan]) -> tuple[str, float | None]:
+    if not spans:
+        return "", None
+    scores = [s.avg_logprob for s in spans if s.avg_logprob is not None]
+    confidence = round(sum(scores) / len(scores), 4) if scores else None
+    return " ".join(s.text for s in spans), confidence
 
 
 def describe_choice(options: TranslateOptions, argos_available: bool) -> str:
@@ -108,7 +111,9 @@ class ArgosTranslator:
             "translation", name, _model_sha256(pkg.package_path), "Argos Translate package"
         )
 
-    def translate(self, sentences: list[Sentence], samples: np.ndarray, offset: float) -> list[str]:
+    def translate(
+        self, sentences: list[Sentence], heard: list[TranslatedSpan]
+    ) -> list[tuple[str, float | None]]:
         pkg = self.package
         tokens = [pkg.tokenizer.encode(sentence.text) for sentence in sentences]
         prefix = [[pkg.target_prefix]] * len(tokens) if pkg.target_prefix else None
@@ -118,9 +123,12 @@ class ArgosTranslator:
             beam_size=self.options.beam_size,
             max_batch_size=self.options.batch_size,
             replace_unknowns=True,
-            length_penalty=0.2,
+            length_penalty=ARGOS_LENGTH_PENALTY,
+            return_scores=True,
         )
-        return [self._detokenise(result.hypotheses[0]) for result in results]
+        return [
+            (self._detokenise(result.hypotheses[0]), _mean_logprob(result)) for result in results
+        ]
 
     def _detokenise(self, tokens: list[str]) -> str:
         text = self.package.tokenizer.decode(tokens)
@@ -128,6 +136,13 @@ class ArgosTranslator:
         if prefix and text.startswith(prefix):
             text = text[len(prefix) :]
         return text.strip()
+
+
+def _mean_logprob(result: Any) -> float | None:
+    length = len(result.hypotheses[0])
+    if not length:
+        return None
+    return round(result.scores[0] * length**ARGOS_LENGTH_PENALTY / length, 4)
 
 
 def _model_sha256(package_path: Path) -> str | None:

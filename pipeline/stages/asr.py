@@ -1,6 +1,9 @@
 """Speech recognition: Whisper over the speech windows, with word timestamps.
 
-Each window is decoded on its own (no text carried over from the previous
+Either engine (`asr.engine`: CTranslate2 or openai-whisper) decodes the same
+windows with the same options. When English is wanted from Whisper, each window's
+English is decoded from the encoder output of its Russian pass, so the audio is
+heard once. Each window is decoded on its own (no text carried over from the previous
 one, so one bad window cannot poison the next), then its times are moved onto
 the clip's timeline. Two known Whisper failures are cleaned up afterwards:
 stock phrases it invents over silence, and decoding loops.
@@ -8,7 +11,8 @@ stock phrases it invents over silence, and decoding loops.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -17,7 +21,7 @@ from tqdm import tqdm
 from pipeline.config import AsrOptions
 from pipeline.repeats import collapse_repeats
 from pipeline.text import normalise
-from pipeline.types import SAMPLE_RATE, Segment, SpeechRegion, Word
+from pipeline.types import SAMPLE_RATE, Segment, SpeechRegion, TranslatedSpan, Word
 
 if TYPE_CHECKING:
     from pipeline.models.whisper import LoadedWhisper
@@ -28,6 +32,7 @@ class Recognition:
     segments: list[Segment]
     language: str
     dropped: list[str]  # texts removed as hallucinations, for the record
+    english: list[TranslatedSpan] = field(default_factory=list)  # when asked for
 
 
 def recognise(
@@ -37,17 +42,24 @@ def recognise(
     options: AsrOptions,
     offset: float = 0.0,
     progress: bool = True,
+    english_beam: int | None = None,
 ) -> Recognition:
-    """Transcribe each window of `samples`; times come back on the clip's timeline."""
+    """Transcribe each window of `samples`; times come back on the clip's timeline.
+
+    With an `english_beam` (beam width, 1 for greedy) each window's English is decoded
+    too, from the same encoder output.
+    """
     segments: list[Segment] = []
     languages: list[str] = []
     dropped: list[str] = []
+    english: list[TranslatedSpan] = []
     bar = tqdm(windows, desc="transcribing", unit="window", disable=not progress, leave=False)
     for window in bar:
         chunk = samples[int(window.start * SAMPLE_RATE) : int(window.end * SAMPLE_RATE)]
-        result = whisper_model.model.transcribe(chunk, **_decode_options(options))
-        languages.append(result.get("language") or options.language)
-        for raw in result["segments"]:
+        result = whisper_model.decode_window(chunk, _decode_options(options), english_beam)
+        languages.append(result.language or options.language)
+        english += [_shift_span(span, window.start + offset) for span in result.english]
+        for raw in result.segments:
             segment = _to_segment(raw, window, offset)
             segment = _collapse_segment_loops(segment, options.max_repeats)
             if not segment.words and not segment.text:
@@ -57,7 +69,13 @@ def recognise(
                 continue
             segments.append(segment)
     language = max(set(languages), key=languages.count) if languages else options.language
-    return Recognition(segments=segments, language=language, dropped=dropped)
+    return Recognition(segments=segments, language=language, dropped=dropped, english=english)
+
+
+def _shift_span(span: TranslatedSpan, shift: float) -> TranslatedSpan:
+    return dataclasses.replace(
+        span, start=round(span.start + shift, 3), end=round(span.end + shift, 3)
+    )
 
 
 def build_prompt(options: AsrOptions) -> str | None:
@@ -82,8 +100,6 @@ def _decode_options(options: AsrOptions) -> dict[str, Any]:
         "condition_on_previous_text": False,
         "initial_prompt": build_prompt(options),
         "word_timestamps": True,
-        "fp16": False,
-        "verbose": None,
     }
 
 

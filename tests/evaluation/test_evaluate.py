@@ -17,7 +17,7 @@ from pipeline.evaluation.datasets import load_dataset
 from pipeline.evaluation.metrics import text_errors
 from pipeline.types import SpeakerTurn
 from tests import support
-from tests.conftest import REPO, SAMPLE
+from tests.conftest import REPO, SAMPLE, UNEXPECTED
 
 TSV_HEADER = "start\tend\tspeaker\tru\ten\n"
 
@@ -219,20 +219,31 @@ def test_the_whisper_cli_baseline_is_scored_and_cached_by_file_hash(short_speech
 
 
 def test_a_file_failing_with_any_error_is_recorded_and_the_eval_goes_on(
-    short_speech: Path, tmp_path: Path, capsys
+    short_speech: Path, tmp_path: Path, capsys, library_failure
 ):
-    """Whisper itself rejects the language (a ValueError, not a PipelineError) on every file."""
+    """A library's ValueError (not a PipelineError) on every file."""
     data = tmp_path / "data"
     data.mkdir()
     for name in ("a.wav", "b.wav"):
         (data / name).write_bytes(short_speech.read_bytes())
     out = tmp_path / "out"
     args = ["eval", str(data), "--out", str(out), "--no-baseline", "--quiet"]
-    status = main([*args, "--set", "asr.language=xx", "--set", "diarization.enabled=false"])
+    status = main([*args, "--set", "diarization.enabled=false"])
     assert status == 1
     report = json.loads((out / "eval.json").read_text(encoding="utf-8"))
     assert [f["id"] for f in report["files"]] == ["a.wav", "b.wav"]
     for row in report["files"]:
-        assert row["error"] == f"{data / row['id']}: ValueError: Unsupported language: xx"
+        assert row["error"] == f"{data / row['id']}: {UNEXPECTED}"
     errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
     assert len(errors) == 2 and "Traceback" not in "\n".join(errors)
+
+
+def test_the_whisper_cli_translate_task_gives_timed_english(short_speech: Path, tmp_path):
+    """The yardstick for our English: the plain CLI's --task translate, cached apart."""
+    config = Config()
+    run = cached_whisper_cli(short_speech, config, model_cache_dir(), tmp_path / "cli", "translate")
+    assert run.task == "translate" and "conference" in run.text.lower()
+    assert run.segments and all(start <= end for start, end, _ in run.segments)
+    assert run.cpu_seconds > 0
+    [stored] = (tmp_path / "cli").iterdir()
+    assert stored.name.endswith(".base.ru.translate.json")

@@ -42,3 +42,16 @@ def test_a_foreign_checkpoint_file_is_an_error(tmp_path):
     bogus.write_bytes(b"not a checkpoint")
     with pytest.raises(PipelineError, match="cannot load Whisper checkpoint"):
         load_whisper(str(bogus), model_cache_dir())
+
+
+def test_the_ctranslate2_engine_finds_the_registry_files_as_published(models, no_network):
+    from pipeline.models.whisper import BUNDLED_CT2_SHA256
+
+    where = locate_whisper("base", model_cache_dir(), engine="ctranslate2")
+    assert where.path is not None and (where.path / "model.bin").is_file()
+    assert where.sha256 == BUNDLED_CT2_SHA256 and "CTranslate2" in where.source
+
+
+def test_a_ctranslate2_path_that_is_no_model_folder_is_an_error(tmp_path):
+    with pytest.raises(PipelineError, match="not a CTranslate2 Whisper folder"):
+        locate_whisper(str(tmp_path / "whisper-small-ct2"), model_cache_dir(), "ctranslate2")

@@ -21,7 +21,7 @@ from pipeline.models.translators import ArgosTranslator, WhisperTranslator, inst
 from pipeline.run import process_clip
 from pipeline.stages.subtitles import sentence_spans
 from pipeline.stages.writers import render_srt
-from pipeline.types import Sentence
+from pipeline.types import Sentence, TranslatedSpan
 from tests.support import ASTERISK_RU, ffmpeg
 
 STAND_IN = Path(__file__).parents[1] / "stand_in" / "translate-ru_en-stand_in.argosmodel"
@@ -54,8 +54,9 @@ def _sentences(texts):
 def test_stand_in_translates_its_pairs_exactly_offline(tmp_path, no_network, beam_size):
     package = install_argos_package(STAND_IN, tmp_path)
     translator = ArgosTranslator(package, TranslateOptions(beam_size=beam_size, batch_size=2))
-    english = translator.translate(_sentences(list(PAIRS)), None, 0.0)
-    assert english == list(PAIRS.values())
+    translated = translator.translate(_sentences(list(PAIRS)), [])
+    assert [text for text, _ in translated] == list(PAIRS.values())
+    assert all(-3 < confidence <= 0 for _, confidence in translated)
     assert translator.info.role == "translation" and "stand_in" in translator.info.name
 
 
@@ -122,15 +123,38 @@ def test_english_subtitles_follow_the_russian_sentences(thanks_clip, tmp_path, m
     ]
 
 
-def test_whisper_engine_translates_real_speech(models, short_speech):
-    from pipeline.stages.audio import load_audio
+def test_whisper_engine_translates_real_speech(thanks_clip, tmp_path, models):
+    config = Config(translate=TranslateOptions(engine="whisper"))
+    config.diarization.enabled = False
+    whisper_models = Models(config)
+    whisper_models.__dict__.update(whisper=models.whisper, vad=models.vad)
 
-    audio = load_audio(short_speech)
-    sentence = Sentence(
-        0, 0.2, audio.duration - 0.2, None, "Вас только что удалили из конференции.", 0, 6
-    )
-    (english,) = WhisperTranslator(models.whisper).translate([sentence], audio.samples, 0.0)
-    assert "conference" in english.lower()
+    transcript = process_clip(thanks_clip, config, whisper_models, progress=False)
+
+    english = " ".join(s.translation or "" for s in transcript.sentences).lower()
+    assert "conference" in english and "thank" in english
+    for sentence in transcript.sentences:
+        if sentence.translation:
+            assert sentence.translation_confidence is not None
+            assert -5 < sentence.translation_confidence < 0
+
+
+def _span(start, end, text):
+    return TranslatedSpan(start, end, text, -0.5)
+
+
+def test_whisper_english_is_laid_onto_the_sentences_by_time(models):
+    sentences = _sentences(["Раз.", "Два.", "Три."])  # at 0-1.5, 2-3.5, 4-5.5 s
+    heard = [
+        _span(0.1, 1.4, "One."),
+        _span(1.2, 3.9, "Two."),  # overlaps the second sentence most
+        _span(5.8, 6.2, "Three."),  # after every sentence, near the third
+        _span(9.0, 9.5, "Nothing said here."),  # near none: dropped
+    ]
+    translated = WhisperTranslator(models.whisper).translate(sentences, heard)
+    assert [text for text, _ in translated] == ["One.", "Two.", "Three."]
+    assert all(confidence == -0.5 for _, confidence in translated)
+    assert WhisperTranslator(models.whisper).translate(sentences, []) == [("", None)] * 3
 
 
 def test_asking_for_argos_without_a_package_is_a_clear_error(tmp_path, monkeypatch):
