@@ -136,8 +136,13 @@ def test_a_name_with_a_dash_spaces_and_cyrillic_works(corpus, fast_models):
 
 
 def test_a_silent_default_track_says_which_other_tracks_there_are(corpus, fast_models, caplog):
-    with caplog.at_level(logging.WARNING, logger="pipeline"):
-        data, _ = run_ok(corpus["silent_default_track"], fast_models)
+    log = logging.getLogger("pipeline")
+    log.addHandler(caplog.handler)  # the CLI's set-up may have stopped it propagating
+    try:
+        with caplog.at_level(logging.WARNING, logger="pipeline"):
+            data, _ = run_ok(corpus["silent_default_track"], fast_models)
+    finally:
+        log.removeHandler(caplog.handler)
     assert "no speech found" in data["notes"]
     assert any("is silent" in r.message and "(rus)" in r.message for r in caplog.records)
 
