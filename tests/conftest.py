@@ -65,3 +65,20 @@ def library_failure(monkeypatch):
         raise ValueError("a library failed on this clip")
 
     monkeypatch.setattr("pipeline.run.detect_speech", fail)
+
+
+@pytest.fixture(scope="module")
+def clip_bytes(tmp_path_factory) -> bytes:
+    """A real spoken Russian sentence as an MP4 with video, as a phone would post it."""
+    from tests.batch.test_batch import make_clip
+
+    return make_clip("conf-kicked", tmp_path_factory.mktemp("served") / "clip.mp4").read_bytes()
+
+
+@pytest.fixture(scope="module")
+def server(clip_bytes):
+    """The local web server of `tests.link_server`, serving that clip."""
+    from tests.link_server import LinkServer
+
+    with LinkServer(clip_bytes) as running:
+        yield running

@@ -15,19 +15,7 @@ from pipeline.config import load_config
 from pipeline.errors import PipelineError
 from pipeline.models.registry import Models
 from pipeline.types import Transcript
-from tests.batch.test_batch import FAST, make_clip
-from tests.link_server import LinkServer
-
-
-@pytest.fixture(scope="module")
-def clip_bytes(tmp_path_factory) -> bytes:
-    return make_clip("conf-kicked", tmp_path_factory.mktemp("served") / "clip.mp4").read_bytes()
-
-
-@pytest.fixture(scope="module")
-def server(clip_bytes):
-    with LinkServer(clip_bytes) as running:
-        yield running
+from tests.batch.test_batch import FAST
 
 
 @pytest.fixture(scope="module")

@@ -19,23 +19,10 @@ from pipeline.config import FetchOptions
 from pipeline.errors import PipelineError
 from pipeline.stages.fetch import fetch, is_link, resolve_clip
 from pipeline.types import Transcript
-from tests.batch.test_batch import FAST_ARGS, make_clip
-from tests.link_server import LinkServer
+from tests.batch.test_batch import FAST_ARGS
 from tests.test_cli import run_cli
 
 QUICK = FetchOptions(retries=1, timeout=2)
-
-
-@pytest.fixture(scope="module")
-def clip_bytes(tmp_path_factory) -> bytes:
-    """A real spoken Russian sentence as an MP4 with video, as a phone would post it."""
-    return make_clip("conf-kicked", tmp_path_factory.mktemp("served") / "clip.mp4").read_bytes()
-
-
-@pytest.fixture(scope="module")
-def server(clip_bytes):
-    with LinkServer(clip_bytes) as running:
-        yield running
 
 
 def sha256(data: bytes) -> str:
