@@ -82,3 +82,15 @@ def server(clip_bytes):
 
     with LinkServer(clip_bytes) as running:
         yield running
+
+
+@pytest.fixture(autouse=True)
+def pipeline_logger_restored():
+    """`cli.main` sets up the "pipeline" logger for a terminal (its own handler, no
+    propagation); each test starts from the logger as it was, so caplog sees records."""
+    import logging
+
+    log = logging.getLogger("pipeline")
+    saved = (list(log.handlers), log.level, log.propagate)
+    yield
+    log.handlers[:], log.level, log.propagate = saved[0], saved[1], saved[2]

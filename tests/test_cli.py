@@ -285,6 +285,7 @@ def options_run(tmp_path_factory, short_speech):
                 "--language", "auto", "--glossary", "Солдатов,Старобельск",
                 "--set", "diarization.pipeline=offline",
                 "--set", "diarization.hf_token=hf_SECRET_do_not_write",
+                "--set", "asr.engine=openai-whisper",  # the engine the spy watches
             ]
         )  # fmt: skip
     return status, out, calls

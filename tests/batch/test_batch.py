@@ -129,7 +129,9 @@ def test_output_tree_mirrors_the_input_tree(first_run):
         transcript = check_outputs(out, rel)
         assert transcript.source.name == Path(rel).name
         said = " ".join(s.text for s in transcript.segments)
-        assert support.word_error_rate(support.prompt_texts()[prompt], said) < 0.5
+        # Each output holds its own clip's words (another prompt scores about 1.0); the
+        # int8 engine mishears half of one 8 kHz phone prompt ("все линии" -> "в силе").
+        assert support.word_error_rate(support.prompt_texts()[prompt], said) < 0.6
     assert not (out / ".hidden.json").exists()
     assert not list(out.glob("**/broken.*")) and not list(out.glob("**/notes.*"))
 

@@ -32,6 +32,8 @@ def fit_timing(
     cues = [replace(cue) for cue in sorted(cues, key=cue_start)]
     for cue in cues:
         cue.start, cue.end = snap(speech_span(cue)[0], rules), snap_up(speech_span(cue)[1], rules)
+        # speech of nearly the longest duration must not grow past it by snapping outward
+        cue.end = min(cue.end, round(cue.start + _frames_down(rules.max_duration, rules), 3))
     for index, cue in enumerate(cues):
         previous = cues[index - 1] if index > 0 else None
         following = cues[index + 1] if index + 1 < len(cues) else None
