@@ -87,10 +87,16 @@ def server(clip_bytes):
 @pytest.fixture(autouse=True)
 def pipeline_logger_restored():
     """`cli.main` sets up the "pipeline" logger for a terminal (its own handler, no
-    propagation); each test starts from the logger as it was, so caplog sees records."""
+    propagation), and module-scoped fixtures call it too: each test starts from a
+    logger that propagates, so caplog sees its records."""
     import logging
 
     log = logging.getLogger("pipeline")
     saved = (list(log.handlers), log.level, log.propagate)
+    log.handlers[:], log.level, log.propagate = [], logging.NOTSET, True
+    logging.disable(logging.NOTSET)
+    # Importing dask.distributed configures logging with `disable_existing_loggers`.
+    for name in [name for name in logging.root.manager.loggerDict if name.startswith("pipeline")]:
+        logging.getLogger(name).disabled = False
     yield
     log.handlers[:], log.level, log.propagate = saved[0], saved[1], saved[2]

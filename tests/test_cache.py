@@ -1,5 +1,6 @@
 """The stage cache: one stage's options changed -> that stage and those after it run again."""
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,7 @@ def test_keys_do_not_depend_on_spelling_or_order():
 
 
 def test_a_missing_or_corrupt_entry_is_a_miss_and_a_corrupt_one_is_reported(tmp_path, caplog):
+    caplog.set_level(logging.WARNING, logger="pipeline")  # whatever the root logger's level
     cache = StageCache(tmp_path)
     key = cache.key("vad", {"input": "x"})
     assert cache.get("vad", key, lambda v: v) is None
@@ -40,6 +42,7 @@ def test_a_missing_or_corrupt_entry_is_a_miss_and_a_corrupt_one_is_reported(tmp_
 
 
 def test_a_loader_that_fails_is_shown_not_swallowed(tmp_path, caplog):
+    caplog.set_level(logging.WARNING, logger="pipeline")
     cache = StageCache(tmp_path)
     key = cache.key("vad", {"input": "x"})
     cache.put("vad", key, [[1, 2]])
