@@ -28,6 +28,7 @@ from pipeline.config import Config
 from pipeline.models.registry import Models
 from pipeline.stages.asr import recognise
 from pipeline.stages.attribution import attribute_segments
+from pipeline.stages.checks import check_sentences
 from pipeline.stages.diarize import DiarizationResult, diarize
 from pipeline.stages.sentences import build_sentences
 from pipeline.stages.subtitles import build_tracks
@@ -162,6 +163,8 @@ def process_clip(
     speaker_names = {
         label: config.diarization.names.get(label, label) for label in speakers.speakers
     }
+    if translator is not None:
+        check_sentences(sentences, config.checks, config.asr.glossary)
     with clock.stage("cues"):
         cues, violations = build_tracks(
             words,

@@ -65,7 +65,9 @@ class Sentence:
     """A whole sentence of one speaker: the unit that is translated.
 
     `translation` is in the target language; which engine made it is recorded
-    in the transcript's models (role "translation").
+    in the transcript's models (role "translation"). `checks` lists the checks its
+    English failed, each `"<check>: <detail>"` (`pipeline.stages.checks`): empty when
+    all passed, None when there is no English to check.
     """
 
     id: int
@@ -75,6 +77,7 @@ class Sentence:
     text: str
     first_word: int  # index into Transcript.words
     word_count: int
+    checks: list[str] | None = None
     translation: str | None = None
 
     @classmethod

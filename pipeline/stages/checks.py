@@ -1,0 +1,272 @@
+"""Per-sentence checks of the English: where a reader should not trust a line.
+
+A machine translation can be fluent and wrong. These checks compare each
+sentence's English with its Russian on things a wrong translation tends to
+break, whatever the engine: numbers, negation, names, length, the engine's own
+confidence where it gives one, and phrases repeated in a decoding loop. Each
+failed check becomes one `"<check>: <detail>"` entry of `Sentence.checks`; an
+empty list means every check passed, None that the sentence has no English.
+They flag lines to verify; they do not prove a line right or wrong.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from decimal import Decimal
+
+from anyascii import anyascii
+from num2words import num2words
+from rapidfuzz import fuzz
+
+from pipeline.config import CheckOptions
+from pipeline.types import Sentence
+
+CHECKS = ("empty", "numbers", "negation", "names", "length", "confidence", "repetition")
+
+_WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*|\d+(?:[.,]\d+)*")
+_CAPITALISED = re.compile(r"\b[А-ЯЁ][а-яё]{2,}(?:-[А-ЯЁ][а-яё]+)?\b")
+
+# Russian number words, every case form, by value (1 and "одна" left out: too often not a
+# number, «один из», «одна и та же»).
+_RU_NUMBERS: dict[str, int] = {}
+for _value, _forms in {
+    2: "два две двух двум двумя",
+    3: "три трех трем тремя",
+    4: "четыре четырех четырем четырьмя",
+    5: "пять пяти пятью",
+    6: "шесть шести шестью",
+    7: "семь семи",
+    8: "восемь восьми восемью",
+    9: "девять девяти девятью",
+    10: "десять десяти десятью",
+    11: "одиннадцать одиннадцати",
+    12: "двенадцать двенадцати",
+    13: "тринадцать тринадцати",
+    14: "четырнадцать четырнадцати",
+    15: "пятнадцать пятнадцати",
+    16: "шестнадцать шестнадцати",
+    17: "семнадцать семнадцати",
+    18: "восемнадцать восемнадцати",
+    19: "девятнадцать девятнадцати",
+    20: "двадцать двадцати",
+    30: "тридцать тридцати",
+    40: "сорок сорока",
+    50: "пятьдесят пятидесяти",
+    60: "шестьдесят шестидесяти",
+    70: "семьдесят семидесяти",
+    80: "восемьдесят восьмидесяти",
+    90: "девяносто девяноста",
+    100: "сто ста",
+    200: "двести двухсот",
+    300: "триста трехсот",
+    400: "четыреста четырехсот",
+    500: "пятьсот пятисот",
+    600: "шестьсот шестисот",
+    700: "семьсот семисот",
+    800: "восемьсот восьмисот",
+    900: "девятьсот девятисот",
+}.items():
+    _RU_NUMBERS.update(dict.fromkeys(_forms.split(), _value))
+
+# English number words from two up ("one" is mostly not a number: "no one", "this one").
+_EN_NUMBERS = {num2words(n, lang="en"): n for n in [*range(2, 20), *range(20, 100, 10)]}
+_EN_HUNDRED = {"hundred", "hundreds"}
+
+# Scale words: a number carried over keeps its scale («48 миллионов» = 48 million).
+_SCALES = {"тысяч": "thousand", "миллион": "million", "миллиард": "billion"}
+_MULTIPLIERS = {"thousand": 10**3, "million": 10**6, "billion": 10**9}
+
+_RU_NEGATION = re.compile(
+    r"^(не|нет|ни|нельзя|никто|никого|никому|ничего|ничто|ничем|ничему|никогда|нигде|никуда|"
+    r"никак|никакой|никакая|никакое|никакие|никакого|никаких|ниоткуда)$"
+)
+_EN_NEGATION = re.compile(
+    r"^(not|no|never|nothing|nobody|none|nowhere|neither|nor|cannot|without|"
+    r"\w+n't|\w+n’t)$"
+)
+
+
+def check_sentences(sentences: Iterable[Sentence], options: CheckOptions, glossary: list[str]):
+    """Fill in `checks` of every sentence that has English."""
+    for sentence in sentences:
+        if sentence.translation is None:
+            sentence.checks = None
+            continue
+        sentence.checks = check_sentence(sentence, options, glossary)
+
+
+def check_sentence(sentence: Sentence, options: CheckOptions, glossary: list[str]) -> list[str]:
+    """The failed checks of one sentence, as `"<check>: <detail>"`."""
+    russian, english = sentence.text, (sentence.translation or "").strip()
+    if not english:
+        return ["empty: no English for this sentence"]
+    found = [
+        _numbers(russian, english),
+        _negation(russian, english),
+        _names(russian, english, glossary),
+        _length(russian, english, options),
+        _confidence(getattr(sentence, "translation_confidence", None), options),
+        _repetition(english),
+    ]
+    return [problem for problem in found if problem]
+
+
+def summarise_checks(sentences: list[Sentence]) -> str | None:
+    """ "N of M English sentences need checking", or None when nothing was translated."""
+    english = [s for s in sentences if s.checks is not None]
+    if not english:
+        return None
+    flagged = sum(bool(s.checks) for s in english)
+    return (
+        f"{flagged} of {len(english)} English sentences need checking against the Russian "
+        "(machine translation; the JSON's sentences[].checks and the TSV's checks column "
+        "say why)"
+    )
+
+
+def _words(text: str) -> list[str]:
+    return [word.lower().replace("ё", "е") for word in _WORD.findall(text)]
+
+
+def _numbers(russian: str, english: str) -> str | None:
+    wanted, given = _numbers_in(russian, True), _numbers_in(english, False)
+    digits = _numbers_in(english, False, words=False)
+    details = [f"{shown} missing" for value, shown in wanted.items() if value not in given]
+    details += [
+        f"{shown} not in the Russian" for value, shown in digits.items() if value not in wanted
+    ]
+    return "numbers: " + ", ".join(details) if details else None
+
+
+def russian_numbers(text: str) -> set[str]:
+    """Numbers in Russian text, digits or words, each with its scale («48 миллионов»)."""
+    return set(_numbers_in(text, russian=True).values())
+
+
+def english_numbers(text: str) -> set[str]:
+    """Numbers in English text, digits or words from two up, each with its scale."""
+    return set(_numbers_in(text, russian=False).values())
+
+
+def _numbers_in(text: str, russian: bool, words: bool = True) -> dict[Decimal, str]:
+    """Each number's value (its scale applied) -> how to show it ("48 million")."""
+    table, hundreds = (
+        (_RU_NUMBERS, set()) if russian else (_EN_NUMBERS, _EN_HUNDRED) if words else ({}, set())
+    )
+    tokens = _words(text)
+    found: dict[Decimal, str] = {}
+    index = 0
+    while index < len(tokens):
+        value, index = _read_number(tokens, index, table, hundreds)
+        if value is None:
+            index += 1
+            continue
+        scale = _scale_after(tokens, index, russian)
+        amount = Decimal(value) * _MULTIPLIERS.get(scale or "", 1)
+        found.setdefault(amount.normalize(), f"{value} {scale}" if scale else value)
+    return found
+
+
+def _read_number(
+    words: list[str], index: int, table: dict[str, int], hundreds: set[str]
+) -> tuple[str | None, int]:
+    """The number starting at `words[index]` (digits, or number words added up)."""
+    word = words[index]
+    if word[0].isdigit():
+        return _plain_digits(word), index + 1
+    total, seen = 0, False
+    while index < len(words):
+        word = words[index]
+        parts = word.split("-")
+        if all(part in table for part in parts):
+            total += sum(table[part] for part in parts)
+        elif seen and word in hundreds:
+            total *= 100
+        else:
+            break
+        seen, index = True, index + 1
+    return (str(total) if seen else None), index
+
+
+def _plain_digits(word: str) -> str:
+    """The number as digits: thousands separators dropped, a decimal comma as a point."""
+    if re.fullmatch(r"\d{1,3}(?:[.,]\d{3})+", word):
+        return word.replace(",", "").replace(".", "")
+    return word.replace(",", ".")
+
+
+def _scale_after(words: list[str], index: int, russian: bool) -> str | None:
+    if index >= len(words):
+        return None
+    word = words[index]
+    for stem, english in _SCALES.items():
+        if word.startswith(stem) if russian else word.rstrip("s") == english:
+            return english
+    return None
+
+
+def _negation(russian: str, english: str) -> str | None:
+    in_russian = any(_RU_NEGATION.match(word) for word in _words(russian))
+    in_english = any(_EN_NEGATION.match(word) for word in _words(english))
+    if in_russian == in_english:
+        return None
+    side = "Russian" if in_russian else "English"
+    return f"negation: only the {side} is negative"
+
+
+def _names(russian: str, english: str, glossary: list[str]) -> str | None:
+    english_text = anyascii(english).lower()
+    missing = [name for name in _names_in(russian, glossary) if not _carried(name, english_text)]
+    return "names: " + ", ".join(missing) + " not in the English" if missing else None
+
+
+def _names_in(russian: str, glossary: list[str]) -> list[str]:
+    """Glossary terms found in the Russian, and capitalised words not starting a sentence."""
+    lowered = russian.lower()
+    names = [term for term in glossary if _stem(term).lower() in lowered]
+    for match in _CAPITALISED.finditer(russian):
+        before = russian[: match.start()].rstrip()
+        starts_sentence = not before or before[-1] in ".!?…"
+        word = match.group()
+        if not starts_sentence and not any(_stem(name) in word for name in names):
+            names.append(word)
+    return names
+
+
+def _stem(word: str) -> str:
+    """A Russian name without its case ending: «Солдатову» -> «Солдатов»."""
+    return word if len(word) <= 4 else word[: max(4, len(word) - 2)]
+
+
+def _carried(name: str, english: str) -> bool:
+    latin = anyascii(_stem(name)).lower().replace("'", "")
+    return fuzz.partial_ratio(latin, english) >= 80
+
+
+def _length(russian: str, english: str, options: CheckOptions) -> str | None:
+    if len(russian) < options.length_min_chars:
+        return None
+    ratio = len(english) / len(russian)
+    if options.min_length_ratio <= ratio <= options.max_length_ratio:
+        return None
+    return f"length: English {ratio:.2f} times the Russian's length"
+
+
+def _confidence(confidence: float | None, options: CheckOptions) -> str | None:
+    if confidence is None or confidence >= options.min_confidence:
+        return None
+    return f"confidence: the engine's {confidence:.2f} is below {options.min_confidence}"
+
+
+def _repetition(english: str) -> str | None:
+    words = _words(english)
+    for size in range(1, 7):
+        least = 3 if size == 1 else 2
+        for first in range(len(words) - size * least + 1):
+            phrase = words[first : first + size]
+            if all(
+                words[first + k * size : first + (k + 1) * size] == phrase for k in range(least)
+            ):
+                return f"repetition: «{' '.join(phrase)}» repeated"
+    return None
