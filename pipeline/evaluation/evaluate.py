@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from pipeline.config import Config
 from pipeline.errors import PipelineError
 from pipeline.evaluation.datasets import EvalItem, load_dataset
+from pipeline.evaluation.metrics import CheckLabel, read_check_labels
 from pipeline.evaluation.report import machine, write_report
 from pipeline.evaluation.scores import (
     EvalReport,
@@ -48,8 +49,13 @@ def evaluate_dataset(
     baseline: bool = True,
     limit: int | None = None,
     overrides: dict[str, Any] | None = None,
+    labels: Path | None = None,
 ) -> EvalReport:
-    """Run and score every file of `data`; write eval.json, eval.md and the transcripts."""
+    """Run and score every file of `data`; write eval.json, eval.md and the transcripts.
+
+    `labels`: a folder of hand judgements of the English, `<media file name>.tsv`
+    (`samples/translation_labels`), to score the per-sentence checks against.
+    """
     items = load_dataset(data, limit)
     (out_dir / "transcripts").mkdir(parents=True, exist_ok=True)
     scores: list[FileScores] = []
@@ -60,7 +66,13 @@ def evaluate_dataset(
             transcript, seconds = _run_pipeline(item, config, models)
             _write_transcript(out_dir, item, transcript)
             model_record = model_record or [asdict(m) for m in transcript.models]
-            result = score_file(item, transcript, seconds, models.translator is not None)
+            result = score_file(
+                item,
+                transcript,
+                seconds,
+                models.translator is not None,
+                _labels_for(item, labels),
+            )
             if baseline:
                 result.baseline = score_baseline(item, transcript, config, models, out_dir)
         except PipelineError as exc:
@@ -70,6 +82,11 @@ def evaluate_dataset(
         report = _report(data, model_record, scores, overrides)
         write_report(report, out_dir)  # after every file: a long run stopped early keeps some
     return report
+
+
+def _labels_for(item: EvalItem, folder: Path | None) -> list[CheckLabel] | None:
+    path = folder / f"{Path(item.id).name}.tsv" if folder else None
+    return read_check_labels(path) if path and path.is_file() else None
 
 
 def _report(
