@@ -275,6 +275,11 @@ class CheckOptions(Section):
     length_min_chars: int = Field(
         20, ge=0, description="Russian sentences shorter than this are not length-checked."
     )
+    unknown_words: bool = Field(
+        True,
+        description="Flag a Russian sentence with words no Russian dictionary knows "
+        "(pymorphy3): misheard speech, whose English is then likely wrong too.",
+    )
     min_confidence: float = Field(
         -1.0,
         description="Flag English whose engine confidence (mean token log-probability, where "

@@ -164,7 +164,7 @@ def process_clip(
         label: config.diarization.names.get(label, label) for label in speakers.speakers
     }
     if translator is not None:
-        check_sentences(sentences, config.checks, config.asr.glossary)
+        check_sentences(sentences, config.checks, config.asr.glossary, recognition.language)
     with clock.stage("cues"):
         cues, violations = build_tracks(
             words,

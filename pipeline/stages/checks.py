@@ -20,11 +20,27 @@ from num2words import num2words
 from rapidfuzz import fuzz
 
 from pipeline.config import CheckOptions
+from pipeline.models.lexicon import is_russian_word
 from pipeline.types import Sentence
 
-CHECKS = ("empty", "numbers", "negation", "names", "length", "confidence", "repetition")
+CHECKS = (
+    "empty",
+    "numbers",
+    "negation",
+    "names",
+    "recognition",
+    "length",
+    "confidence",
+    "repetition",
+)
 
 _WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*|\d+(?:[.,]\d+)*")
+# «20-ому», «5-го», «1-й»: digits with an ordinal ending (dates, ranks).
+_RU_ORDINAL = re.compile(r"(\d+)-(?:ы?й|ой|ий|ая|ое|ые|о?го|о?му|ым|ом|ую|ых|ыми|я|е|х|м)\b")
+_RU_DATE = re.compile(
+    r"(\d+)\s+(?:января|февраля|марта|апреля|мая|июня|июля|августа|сентября|октября|ноября|декабря)"
+)
+_EN_ORDINAL = re.compile(r"(\d+)(?:st|nd|rd|th)\b", re.IGNORECASE)
 _CAPITALISED = re.compile(r"\b[А-ЯЁ][а-яё]{2,}(?:-[А-ЯЁ][а-яё]+)?\b")
 
 # Russian number words, every case form, by value (1 and "одна" left out: too often not a
@@ -87,24 +103,31 @@ _EN_NEGATION = re.compile(
 )
 
 
-def check_sentences(sentences: Iterable[Sentence], options: CheckOptions, glossary: list[str]):
-    """Fill in `checks` of every sentence that has English."""
+def check_sentences(
+    sentences: Iterable[Sentence], options: CheckOptions, glossary: list[str], language: str = "ru"
+) -> None:
+    """Fill in `checks` of every sentence that has English (spoken `language`: the checks
+    that read Russian words run on Russian only)."""
     for sentence in sentences:
         if sentence.translation is None:
             sentence.checks = None
             continue
-        sentence.checks = check_sentence(sentence, options, glossary)
+        sentence.checks = check_sentence(sentence, options, glossary, language)
 
 
-def check_sentence(sentence: Sentence, options: CheckOptions, glossary: list[str]) -> list[str]:
+def check_sentence(
+    sentence: Sentence, options: CheckOptions, glossary: list[str], language: str = "ru"
+) -> list[str]:
     """The failed checks of one sentence, as `"<check>: <detail>"`."""
     russian, english = sentence.text, (sentence.translation or "").strip()
     if not english:
         return ["empty: no English for this sentence"]
+    in_russian = language == "ru"
     found = [
-        _numbers(russian, english),
-        _negation(russian, english),
+        _numbers(russian, english, in_russian),
+        _negation(russian, english) if in_russian else None,
         _names(russian, english, glossary),
+        _recognition(russian, glossary) if in_russian and options.unknown_words else None,
         _length(russian, english, options),
         _confidence(getattr(sentence, "translation_confidence", None), options),
         _repetition(english),
@@ -129,14 +152,35 @@ def _words(text: str) -> list[str]:
     return [word.lower().replace("ё", "е") for word in _WORD.findall(text)]
 
 
-def _numbers(russian: str, english: str) -> str | None:
-    wanted, given = _numbers_in(russian, True), _numbers_in(english, False)
+def _numbers(russian: str, english: str, words: bool = True) -> str | None:
+    """Numbers of the Russian missing from the English, or counted where they ranked (or
+    the reverse), and digits in the English that the Russian does not have."""
+    wanted = _numbers_in(russian, True, words)
+    counted = _numbers_in(english, False)
+    ordinals = {Decimal(n) for n in _english_ordinals(english)}
+    ranked = {Decimal(n) for n in _RU_ORDINAL.findall(russian)}
+    dates = {Decimal(n) for n in _RU_DATE.findall(russian)}  # "November 20" or "20th" both fine
+    details = []
+    for value, shown in wanted.items():
+        if value not in counted and value not in ordinals:
+            details.append(f"{shown} missing")
+        elif value in ranked and value not in ordinals:
+            details.append(f"{shown} an ordinal (a date, a rank) but not in the English")
+        elif value not in ranked | dates and value not in counted:
+            details.append(f"{shown} a count but an ordinal in the English")
     digits = _numbers_in(english, False, words=False)
-    details = [f"{shown} missing" for value, shown in wanted.items() if value not in given]
     details += [
         f"{shown} not in the Russian" for value, shown in digits.items() if value not in wanted
     ]
     return "numbers: " + ", ".join(details) if details else None
+
+
+def _english_ordinals(english: str) -> set[str]:
+    """Digits written as ordinals in English: "20th", or "twentieth" as 20."""
+    found = set(_EN_ORDINAL.findall(english))
+    lowered = english.lower()
+    found |= {str(n) for n in range(1, 32) if num2words(n, to="ordinal", lang="en") in lowered}
+    return found
 
 
 def russian_numbers(text: str) -> set[str]:
@@ -232,6 +276,22 @@ def _names_in(russian: str, glossary: list[str]) -> list[str]:
         if not starts_sentence and not any(_stem(name) in word for name in names):
             names.append(word)
     return names
+
+
+def _recognition(russian: str, glossary: list[str]) -> str | None:
+    """Words that are no Russian word: misheard speech, so its English is likely wrong too."""
+    names = [_stem(name).lower() for name in _names_in(russian, glossary)]
+    unknown = [
+        word
+        for word in _words(russian)
+        if len(word) > 2
+        and word.isalpha()
+        and not any(name in word for name in names)
+        and not is_russian_word(word)
+    ]
+    if not unknown:
+        return None
+    return "recognition: " + ", ".join(f"«{w}»" for w in unknown) + " not Russian words (misheard?)"
 
 
 def _stem(word: str) -> str:

@@ -64,6 +64,22 @@ def checks(russian: str, english: str | None, confidence: float | None = None) -
             ["repetition: «thank you» repeated"],
         ),
         ("Спасибо.", "", ["empty: no English for this sentence"]),
+        # The council dev meeting's English (ru_council, dev_council_clean.mp4).
+        (
+            "Катильная на ремонте, работы закончит к пятнице.",
+            "The cat is on the repair, the work is over for the fifth.",
+            ["recognition: «катильная» not Russian words (misheard?)"],
+        ),
+        (
+            "А если к 20-ому ничего не будет?",
+            "And if there is nothing there for 20?",
+            ["numbers: 20 an ordinal (a date, a rank) but not in the English"],
+        ),
+        (
+            "Сегодня у нас 3 вопросы.",
+            "Today is our third question.",
+            ["numbers: 3 a count but an ordinal in the English"],
+        ),
     ],
 )
 def test_wrong_english_is_flagged(russian, english, failed):
@@ -91,6 +107,12 @@ def test_wrong_english_is_flagged(russian, english, failed):
         ),
         ("Мы не согласны с этим решением.", "We do not agree with this decision."),
         ("Сорок восемь миллионов рублей.", "48,000,000 roubles."),
+        ("Ответственный инженер Петров, срок 20 ноября.", "Engineer Petrov, by November 20."),
+        (
+            "Ответственный инженер Петров, срок 20 ноября.",
+            "Engineer Petrov, by the 20th of November.",
+        ),
+        ("А если к 20-ому ничего не будет?", "And if nothing is done by the twentieth?"),
     ],
 )
 def test_right_english_passes(russian, english):
@@ -114,6 +136,11 @@ def test_no_english_is_not_checked_and_the_summary_counts_only_english():
     sentences[0].translation, sentences[1].translation = "Thank you.", "Thanks thanks thanks"
     check_sentences(sentences, CheckOptions(), [])
     assert summarise_checks(sentences).startswith("1 of 2 English sentences need checking")
+
+
+def test_only_russian_is_read_as_russian():
+    sentence = Sentence(0, 0, 1, None, "Zdes ne bylo nichego", 0, 1, translation="Nothing here.")
+    assert check_sentence(sentence, CheckOptions(), [], language="uk") == []
 
 
 def test_numbers_are_read_as_digits_words_and_scales():
