@@ -209,8 +209,9 @@ def test_speaker_names_come_from_the_config(tmp_path):
 
 # The sample's output is checked against its own references (samples/council_sample.*), never
 # against an earlier run of this code, so a wrong line cannot be locked in as expected.
-# Measured chrF 00.0 on the sample (Whisper base's translate task); 00 leaves room for engines.
-SAMPLE_CHRF_BOUND = 00.0
+# Measured chrF 46.2 on the sample (Whisper base's translate task, greedy, 2026-12-02); the bound
+# leaves room for other engines but fails when the English stops following the speech.
+SAMPLE_CHRF_BOUND = 35.0
 
 
 def test_the_sample_keeps_its_numbers(sample_run):
