@@ -452,11 +452,10 @@ def check_counts(
     for start, end, text, flagged in sentences:
         if not text.strip():
             continue
-        overlaps = [min(end, label.end) - max(start, label.start) for label in labels]
-        if not labels or max(overlaps) <= 0:
+        label = _label_at(labels, start, end)
+        if label is None:
             result.unlabelled += 1
             continue
-        label = labels[max(range(len(labels)), key=overlaps.__getitem__)]
         result.changed += " ".join(label.english.split()) != " ".join(text.split())
         if flagged:
             result.flagged_wrong += label.wrong
@@ -465,3 +464,16 @@ def check_counts(
             result.passed_wrong += label.wrong
             result.passed_right += not label.wrong
     return result
+
+
+def _label_at(labels: list[CheckLabel], start: float, end: float) -> CheckLabel | None:
+    """The label overlapping [start, end] most; for a zero-length span, one around it."""
+    middle = (start + end) / 2
+    score = [
+        (min(end, label.end) - max(start, label.start), label.start <= middle <= label.end)
+        for label in labels
+    ]
+    best = max(range(len(labels)), key=score.__getitem__, default=None)
+    if best is None or (score[best][0] <= 0 and not score[best][1]):
+        return None
+    return labels[best]

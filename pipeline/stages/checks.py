@@ -29,12 +29,21 @@ CHECKS = (
     "negation",
     "names",
     "recognition",
+    "fragment",
+    "stock phrase",
     "length",
     "confidence",
     "repetition",
 )
 
 _WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*|\d+(?:[.,]\d+)*")
+_SENTENCE_ENDS = (".", "!", "?", "…", "»", '"')
+# English that Whisper's translate task writes for unclear audio -> Russian stems that say it.
+_STOCK_PHRASES = {
+    "sorry": ("извин", "прост", "сожале"),
+    "thank": ("спасиб", "благодар"),
+    "bye": ("свидан", "пока", "прощай"),
+}
 # «20-ому», «5-го», «1-й»: digits with an ordinal ending (dates, ranks).
 _RU_ORDINAL = re.compile(r"(\d+)-(?:ы?й|ой|ий|ая|ое|ые|о?го|о?му|ым|ом|ую|ых|ыми|я|е|х|м)\b")
 _RU_DATE = re.compile(
@@ -128,6 +137,8 @@ def check_sentence(
         _negation(russian, english) if in_russian else None,
         _names(russian, english, glossary),
         _recognition(russian, glossary) if in_russian and options.unknown_words else None,
+        _fragment(russian),
+        _stock_phrase(russian, english) if in_russian else None,
         _length(russian, english, options),
         _confidence(getattr(sentence, "translation_confidence", None), options),
         _repetition(english),
@@ -292,6 +303,26 @@ def _recognition(russian: str, glossary: list[str]) -> str | None:
     if not unknown:
         return None
     return "recognition: " + ", ".join(f"«{w}»" for w in unknown) + " not Russian words (misheard?)"
+
+
+def _fragment(russian: str) -> str | None:
+    """Part of a sentence (cut by a change of speaker or a pause), translated without the rest."""
+    text = russian.strip()
+    starts_inside = text[:1].islower()
+    stops_inside = not text.endswith(_SENTENCE_ENDS)
+    if not (starts_inside or stops_inside):
+        return None
+    where = "starts" if starts_inside else "stops"
+    return f"fragment: the Russian {where} mid-sentence, translated without the rest"
+
+
+def _stock_phrase(russian: str, english: str) -> str | None:
+    """A stock phrase Whisper puts where it hears nothing clear, but the Russian lacks it."""
+    lowered, words = english.lower(), _words(russian)
+    for phrase, stems in _STOCK_PHRASES.items():
+        if phrase in lowered and not any(w.startswith(stems) for w in words):
+            return f"stock phrase: «{phrase}» has nothing like it in the Russian"
+    return None
 
 
 def _stem(word: str) -> str:

@@ -80,6 +80,20 @@ def checks(russian: str, english: str | None, confidence: float | None = None) -
             "Today is our third question.",
             ["numbers: 3 a count but an ordinal in the English"],
         ),
+        # ... and its hard variant (overlap, noise): fragments and Whisper's stock phrases.
+        (
+            "говорили в прошлом.",
+            "The most popular in the past.",
+            ["fragment: the Russian starts mid-sentence, translated without the rest"],
+        ),
+        (
+            "Ну, и люди",
+            "I'm sorry.",
+            [
+                "fragment: the Russian stops mid-sentence, translated without the rest",
+                "stock phrase: «sorry» has nothing like it in the Russian",
+            ],
+        ),
     ],
 )
 def test_wrong_english_is_flagged(russian, english, failed):
@@ -113,6 +127,7 @@ def test_wrong_english_is_flagged(russian, english, failed):
             "Engineer Petrov, by the 20th of November.",
         ),
         ("А если к 20-ому ничего не будет?", "And if nothing is done by the twentieth?"),
+        ("Извините, я опоздал.", "I'm sorry, I'm late."),
     ],
 )
 def test_right_english_passes(russian, english):
@@ -139,7 +154,7 @@ def test_no_english_is_not_checked_and_the_summary_counts_only_english():
 
 
 def test_only_russian_is_read_as_russian():
-    sentence = Sentence(0, 0, 1, None, "Zdes ne bylo nichego", 0, 1, translation="Nothing here.")
+    sentence = Sentence(0, 0, 1, None, "Zdes ne bylo nichego.", 0, 1, translation="Nothing here.")
     assert check_sentence(sentence, CheckOptions(), [], language="uk") == []
 
 
@@ -156,7 +171,7 @@ def test_numbers_are_read_as_digits_words_and_scales():
     }
     assert (
         check_sentence(
-            Sentence(0, 0, 1, None, "Один из них", 0, 1, translation="One of them"),
+            Sentence(0, 0, 1, None, "Один из них.", 0, 1, translation="One of them."),
             CheckOptions(),
             [],
         )
