@@ -77,8 +77,8 @@ class Sentence:
     text: str
     first_word: int  # index into Transcript.words
     word_count: int
-    checks: list[str] | None = None
     translation: str | None = None
+    checks: list[str] | None = None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Sentence:

@@ -99,7 +99,9 @@ def handmade_transcript() -> Transcript:
         turns=[SpeakerTurn(0.4, 1.4, "SPEAKER_00")],
         exclusive_turns=[SpeakerTurn(0.4, 1.4, "SPEAKER_00")],
         speakers={"SPEAKER_00": "Глава"},
-        sentences=[Sentence(0, 0.5, 1.3, "SPEAKER_00", "Добрый день,", 0, 2, "Good afternoon,")],
+        sentences=[
+            Sentence(0, 0.5, 1.3, "SPEAKER_00", "Добрый день,", 0, 2, translation="Good afternoon,")
+        ],
         cues={"ru": HANDMADE_CUES},
         config={"asr": {"model": "base"}},
         versions={"x": "1"},
@@ -125,7 +127,17 @@ def handmade_translation() -> Transcript:
     transcript.speakers = {"SPEAKER_00": "Глава", "SPEAKER_01": "SPEAKER_01"}
     transcript.turns.append(SpeakerTurn(1.9, 4.1, "SPEAKER_01"))
     transcript.sentences = [
-        Sentence(0, 0.5, 1.3, "SPEAKER_00", "Добрый день,", 0, 2, [], "Good afternoon,"),
+        Sentence(
+            0,
+            0.5,
+            1.3,
+            "SPEAKER_00",
+            "Добрый день,",
+            0,
+            2,
+            translation="Good afternoon,",
+            checks=[],
+        ),
         Sentence(
             1,
             2.0,
@@ -134,8 +146,8 @@ def handmade_translation() -> Transcript:
             "Расходы 48 миллионов.",
             2,
             3,
-            ["numbers: 48 million missing"],
-            "The costs are great.",
+            translation="The costs are great.",
+            checks=["numbers: 48 million missing"],
         ),
     ]
     transcript.cues = {
