@@ -103,6 +103,7 @@ def test_english_subtitles_follow_the_russian_sentences(thanks_clip, tmp_path, m
         ("Конференция записывается.", "The conference is being recorded."),
         ("Спасибо.", "Thank you."),
     ]
+    assert [s.checks for s in transcript.sentences] == [[], []]  # Argos's English is checked too
     english = transcript.cues["en"]
     shown = sentence_spans(transcript.cues["ru"])  # English shares its Russian's time on screen
     for sentence in transcript.sentences:
