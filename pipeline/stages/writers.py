@@ -77,8 +77,9 @@ def translation_label(transcript: Transcript) -> str | None:
     return (
         f"English: machine translation by {engine}, not checked by a person. "
         f"{flagged} of {len(english)} English sentences failed an automatic check "
-        "(numbers, negation, names, length, confidence, repetition): verify them against "
-        "the Russian. They are listed in the JSON's sentences[].checks."
+        "(numbers, negation, names, misheard words, fragments, length, confidence, "
+        "repetition): verify them against the Russian. They are listed in the JSON's "
+        "sentences[].checks."
     )
 
 

@@ -98,9 +98,9 @@ def written(tmp_path):
 FORMATS = ["srt", "vtt", "json", "rttm", "tsv"]
 LABEL = (
     "English: machine translation by whisper-base (translate task), not checked by a person. "
-    "1 of 2 English sentences failed an automatic check (numbers, negation, names, length, "
-    "confidence, repetition): verify them against the Russian. They are listed in the JSON's "
-    "sentences[].checks."
+    "1 of 2 English sentences failed an automatic check (numbers, negation, names, misheard "
+    "words, fragments, length, confidence, repetition): verify them against the Russian. They "
+    "are listed in the JSON's sentences[].checks."
 )
 
 
