@@ -3,10 +3,13 @@
 A machine translation can be fluent and wrong. These checks compare each
 sentence's English with its Russian on things a wrong translation tends to
 break, whatever the engine: numbers, negation, names, length, the engine's own
-confidence where it gives one, and phrases repeated in a decoding loop. Each
-failed check becomes one `"<check>: <detail>"` entry of `Sentence.checks`; an
-empty list means every check passed, None that the sentence has no English.
-They flag lines to verify; they do not prove a line right or wrong.
+confidence where it gives one, and phrases repeated in a decoding loop; and they
+flag where the English is likely wrong because its input was: Russian words no
+dictionary knows (misheard speech), sentence fragments translated alone, and the
+stock phrases Whisper writes for unclear audio. Each failed check becomes one
+`"<check>: <detail>"` entry of `Sentence.checks`; an empty list means every check
+passed, None that the sentence has no English. They flag lines to verify; they do
+not prove a line right or wrong.
 """
 
 from __future__ import annotations
@@ -22,19 +25,6 @@ from rapidfuzz import fuzz
 from pipeline.config import CheckOptions
 from pipeline.models.lexicon import is_russian_word
 from pipeline.types import Sentence
-
-CHECKS = (
-    "empty",
-    "numbers",
-    "negation",
-    "names",
-    "recognition",
-    "fragment",
-    "stock phrase",
-    "length",
-    "confidence",
-    "repetition",
-)
 
 _WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*|\d+(?:[.,]\d+)*")
 _SENTENCE_ENDS = (".", "!", "?", "…", "»", '"')
