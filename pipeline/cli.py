@@ -169,6 +169,9 @@ def _terms(text: str) -> list[str]:
     return [term.strip() for term in text.split(",") if term.strip()]
 
 
+# Hand judgements of the dev data's English, kept with the project (not installed with it).
+LABELS = Path(__file__).resolve().parents[1] / "samples" / "translation_labels"
+
 _FLAG_KEYS = {
     "model": "asr.model",
     "language": "asr.language",
@@ -201,6 +204,7 @@ def _run_transcribe(args: argparse.Namespace) -> int:
     from pipeline.cache import CACHE_DIR, StageCache
     from pipeline.models.registry import Models, prepare_process
     from pipeline.run import NO_SPEECH, check_paths, folder_removed_on_failure, transcribe_clip
+    from pipeline.stages.checks import summarise_checks
     from pipeline.stages.fetch import resolve_clip
     from pipeline.stages.subtitles import summarise
 
@@ -234,6 +238,9 @@ def _run_transcribe(args: argparse.Namespace) -> int:
         log.warning("the JSON's `violations` lists each cue and the rule it breaks")
     else:
         log.info("%s", summarise(transcript.cues, transcript.violations))
+    checked = summarise_checks(transcript.sentences)
+    if checked:
+        log.warning("%s", checked)
     for path in paths:
         log.info("wrote %s", path)
     return 0
@@ -332,6 +339,14 @@ def _add_eval(commands: Any, options: argparse.ArgumentParser) -> None:
     sub.add_argument(
         "--no-baseline", action="store_true", help="skip the plain whisper CLI (about 2x real time)"
     )
+    sub.add_argument(
+        "--labels",
+        type=Path,
+        default=LABELS,
+        metavar="DIR",
+        help="hand judgements of the English, <media file name>.tsv, to score the "
+        "per-sentence checks against (default: samples/translation_labels of this project)",
+    )
     sub.add_argument("-q", "--quiet", action="store_true", help="only the table and errors")
     sub.set_defaults(handler=_run_eval)
 
@@ -352,7 +367,7 @@ def _run_eval(args: argparse.Namespace) -> int:
     models.load_all()  # no file's time includes loading a model
     out_dir = args.out or Path("out") / "eval" / args.data.resolve().name
     report = evaluate_dataset(
-        args.data, config, models, out_dir, not args.no_baseline, args.limit, overrides
+        args.data, config, models, out_dir, not args.no_baseline, args.limit, overrides, args.labels
     )
     print(render_markdown(report), end="")
     log.info("wrote %s and %s", out_dir / "eval.json", out_dir / "eval.md")

@@ -365,6 +365,36 @@ class OutputOptions(Section):
         return self
 
 
+class CheckOptions(Section):
+    """Per-sentence checks of the English (`pipeline.stages.checks`, README "English")."""
+
+    min_length_ratio: float = Field(
+        0.5,
+        gt=0,
+        description="English shorter than this share of the Russian's characters is flagged "
+        "(something left out).",
+    )
+    max_length_ratio: float = Field(
+        2.0,
+        gt=0,
+        description="English longer than this many times the Russian's characters is flagged "
+        "(something made up).",
+    )
+    length_min_chars: int = Field(
+        20, ge=0, description="Russian sentences shorter than this are not length-checked."
+    )
+    unknown_words: bool = Field(
+        True,
+        description="Flag a Russian sentence with words no Russian dictionary knows "
+        "(pymorphy3): misheard speech, whose English is then likely wrong too.",
+    )
+    min_confidence: float = Field(
+        -1.0,
+        description="Flag English whose engine confidence (mean token log-probability, where "
+        "the engine gives one) is below this.",
+    )
+
+
 class RuntimeOptions(Section):
     threads: int = Field(
         1,
@@ -423,6 +453,7 @@ class Config(Section):
     diarization: DiarizationOptions = DiarizationOptions()
     translate: TranslateOptions = TranslateOptions()
     output: OutputOptions = OutputOptions()
+    checks: CheckOptions = CheckOptions()
     runtime: RuntimeOptions = RuntimeOptions()
     fetch: FetchOptions = FetchOptions()
 

@@ -33,6 +33,7 @@ from pipeline.models.registry import Models
 from pipeline.stages.asr import recognise
 from pipeline.stages.attribution import attribute_segments
 from pipeline.stages.audio import check_local_file
+from pipeline.stages.checks import check_sentences
 from pipeline.stages.diarize import DiarizationResult, diarize
 from pipeline.stages.fetch import output_name
 from pipeline.stages.sentences import build_sentences
@@ -183,6 +184,8 @@ def process_clip(
     speaker_names = {
         label: config.diarization.names.get(label, label) for label in speakers.speakers
     }
+    if translator is not None:
+        check_sentences(sentences, config.checks, config.asr.glossary, recognition.language)
     with clock.stage("cues"):
         cues, violations = build_tracks(
             words,

@@ -65,7 +65,9 @@ class Sentence:
     """A whole sentence of one speaker: the unit that is translated.
 
     `translation` is in the target language; which engine made it is recorded
-    in the transcript's models (role "translation").
+    in the transcript's models (role "translation"). `checks` lists the checks its
+    English failed, each `"<check>: <detail>"` (`pipeline.stages.checks`): empty when
+    all passed, None when there is no English to check.
     """
 
     id: int
@@ -79,6 +81,7 @@ class Sentence:
     # How sure the translator was of `translation`: the mean log-probability of its
     # English tokens (0 is certain, below about -1 is doubtful); None when unknown.
     translation_confidence: float | None = None
+    checks: list[str] | None = None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Sentence:

@@ -14,6 +14,16 @@ from typing import Any
 import jiwer
 
 from pipeline.text import normalise
+from pipeline.types import (
+    Cue,
+    ModelInfo,
+    Segment,
+    Sentence,
+    SourceInfo,
+    SpeakerTurn,
+    Transcript,
+    Word,
+)
 
 ASTERISK_RU = Path("/usr/share/asterisk/sounds/ru")
 ASTERISK_RU_TEXT = Path("/usr/share/doc/asterisk-core-sounds-ru/core-sounds-ru.txt.gz")
@@ -78,3 +88,89 @@ def config_options() -> list[tuple[str, Any]]:
 
 def word_error_rate(reference: str, hypothesis: str) -> float:
     return jiwer.wer(normalise(reference), normalise(hypothesis))
+
+
+# A small transcript written by hand (expected outputs of it are written by hand in the tests).
+HANDMADE_CUES = [
+    Cue(0.5, 2.25, ["Добрый день, коллеги."], "SPEAKER_00"),
+    Cue(2.5, 6.0, ["Сегодня на повестке", "бюджет Старобельска --> 2025"]),
+    Cue(3661.001, 3662.999, ["Час спустя."]),
+]
+
+
+def handmade_transcript() -> Transcript:
+    source = SourceInfo(
+        "/clips/a.mp4", "a.mp4", "ab" * 32, 10, "mp4", 9.0, 1, "aac", None, 0.5, 16000
+    )
+    words = [Word("Добрый", 0.5, 0.9, 0.98), Word("день,", 0.9, 1.3, 0.91, "SPEAKER_00", 1.0)]
+    segment = Segment(0.5, 1.3, "Добрый день,", words, -0.2, 0.01, 1.1, 0.0)
+    return Transcript(
+        source=source,
+        language="ru",
+        segments=[segment],
+        turns=[SpeakerTurn(0.4, 1.4, "SPEAKER_00")],
+        exclusive_turns=[SpeakerTurn(0.4, 1.4, "SPEAKER_00")],
+        speakers={"SPEAKER_00": "Глава"},
+        sentences=[
+            Sentence(0, 0.5, 1.3, "SPEAKER_00", "Добрый день,", 0, 2, translation="Good afternoon,")
+        ],
+        cues={"ru": HANDMADE_CUES},
+        config={"asr": {"model": "base"}},
+        versions={"x": "1"},
+        stage_seconds={"asr": 1.5},
+        notes=["n"],
+    )
+
+
+ENGINE = ModelInfo("translation", "whisper-base (translate task)", "cd" * 32, "whisper: bundled")
+
+
+def handmade_translation() -> Transcript:
+    """Two sentences of two speakers; the second's English lost its number and is flagged."""
+    transcript = handmade_transcript()
+    words = [
+        Word("Расходы", 2.0, 2.6, 0.9, "SPEAKER_01", 1.0),
+        Word("48", 2.6, 3.2, 0.8, "SPEAKER_01", 1.0),
+        Word("миллионов.", 3.2, 4.0, 0.9, "SPEAKER_01", 1.0),
+    ]
+    transcript.segments.append(
+        Segment(2.0, 4.0, "Расходы 48 миллионов.", words, speaker="SPEAKER_01")
+    )
+    transcript.speakers = {"SPEAKER_00": "Глава", "SPEAKER_01": "SPEAKER_01"}
+    transcript.turns.append(SpeakerTurn(1.9, 4.1, "SPEAKER_01"))
+    transcript.sentences = [
+        Sentence(
+            0,
+            0.5,
+            1.3,
+            "SPEAKER_00",
+            "Добрый день,",
+            0,
+            2,
+            translation="Good afternoon,",
+            checks=[],
+        ),
+        Sentence(
+            1,
+            2.0,
+            4.0,
+            "SPEAKER_01",
+            "Расходы 48 миллионов.",
+            2,
+            3,
+            translation="The costs are great.",
+            checks=["numbers: 48 million missing"],
+        ),
+    ]
+    transcript.cues = {
+        "ru": [
+            Cue(0.5, 1.8, ["Добрый день,"], "SPEAKER_00", 0),
+            Cue(2.0, 4.2, ["Расходы 48 миллионов."], "SPEAKER_01", 1),
+        ],
+        "en": [
+            Cue(0.5, 1.8, ["Good afternoon,"], "SPEAKER_00", 0),
+            Cue(2.0, 4.2, ["The costs are great."], "SPEAKER_01", 1),
+        ],
+    }
+    transcript.models = [ENGINE]
+    return transcript

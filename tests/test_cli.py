@@ -10,14 +10,21 @@ import pytest
 import srt
 import webvtt
 
-from pipeline.evaluation.metrics import read_rttm, word_attribution_accuracy
+from pipeline.evaluation.datasets import read_reference_tsv
+from pipeline.evaluation.metrics import (
+    align_translations,
+    normalise_text,
+    read_rttm,
+    translation_scores,
+    word_attribution_accuracy,
+)
+from pipeline.stages.checks import english_numbers, russian_numbers
 from pipeline.stages.subtitles import RULES
 from pipeline.types import Transcript
 from tests import support
 from tests.conftest import REPO, SAMPLE, UNEXPECTED
 from tests.support import word_error_rate
 
-GOLDEN = Path(__file__).parent / "golden"
 # Measured 12 % on the bundled sample (a synthetic male voice is the weaker half).
 SAMPLE_WER_BOUND = 0.25
 
@@ -214,15 +221,47 @@ def test_speaker_names_come_from_the_config(tmp_path):
     assert "[Жительница]: " in text and "[Глава]: " in text
 
 
-def test_the_sample_run_agrees_with_its_golden_transcript(sample_run):
-    # tests/golden/council_sample.json is this same run, kept; regenerate it on purpose.
+# The sample's output is checked against its own references (samples/council_sample.*), never
+# against an earlier run of this code, so a wrong line cannot be locked in as expected.
+# Measured chrF 46.2 on the sample (Whisper base's translate task, greedy, 2026-12-02); the bound
+# leaves room for other engines but fails when the English stops following the speech.
+SAMPLE_CHRF_BOUND = 35.0
+
+
+def test_the_sample_keeps_its_numbers(sample_run):
     _, out = sample_run
-    live = Transcript.from_dict(json.loads((out / "council_sample.json").read_text()))
-    golden = Transcript.from_dict(json.loads((GOLDEN / "council_sample.json").read_text()))
-    live_text = " ".join(s.text for s in live.sentences)
-    golden_text = " ".join(s.text for s in golden.sentences)
-    assert word_error_rate(golden_text, live_text) <= 0.05
-    assert list(live.speakers) == list(golden.speakers)
+    transcript = Transcript.from_dict(json.loads((out / "council_sample.json").read_text()))
+    said = normalise_text(" ".join(s.text for s in transcript.sentences), numbers=True)
+    # The reference says «48 миллионов рублей» and «на 15 процентов больше».
+    assert "сорок восемь миллионов" in said and "пятнадцать" in said
+
+
+def test_sample_english_is_scored_against_its_reference_and_lost_numbers_are_flagged(sample_run):
+    _, out = sample_run
+    transcript = Transcript.from_dict(json.loads((out / "council_sample.json").read_text()))
+    reference = read_reference_tsv(REPO / "samples" / "council_sample.tsv")
+    rows = align_translations(
+        [(r.start, r.end, r.translation or "") for r in reference],
+        [(s.start, s.end, s.translation or "") for s in transcript.sentences],
+    )
+    assert translation_scores(rows).chrf >= SAMPLE_CHRF_BOUND
+    for sentence in transcript.sentences:  # a number the English lost is never left unflagged
+        lost = russian_numbers(sentence.text) - english_numbers(sentence.translation or "")
+        assert not lost or any(c.startswith("numbers:") for c in sentence.checks or [])
+
+
+def test_every_english_file_says_it_is_machine_translation_but_the_srt(sample_run):
+    result, out = sample_run
+    transcript = Transcript.from_dict(json.loads((out / "council_sample.json").read_text()))
+    made_by = "English: machine translation by whisper-base (translate task)"
+    assert webvtt.read(str(out / "council_sample.en.vtt")).header_comments[0].startswith(made_by)
+    tsv = (out / "council_sample.tsv").read_text(encoding="utf-8").splitlines()
+    assert tsv[0].startswith("# " + made_by) and tsv[1].endswith("\ten\tchecks")
+    assert "machine translation" not in (out / "council_sample.en.srt").read_text()
+    flagged = sum(bool(s.checks) for s in transcript.sentences)
+    assert all(s.checks is not None for s in transcript.sentences)
+    summary = f"{flagged} of {len(transcript.sentences)} English sentences need checking"
+    assert summary in result.stderr
 
 
 def test_rules_still_broken_are_listed_and_summarised(sample_run):

@@ -17,11 +17,10 @@ import pytest
 import pipeline
 from pipeline.errors import PipelineError
 from pipeline.stages.writers import render_json
-from pipeline.types import Transcript
 from tests.conftest import REPO
+from tests.support import handmade_translation
 
 SCHEMA_FILE = REPO / "docs" / "transcript.schema.json"
-GOLDEN_JSON = REPO / "tests" / "golden" / "council_sample.json"
 
 
 def committed_schema() -> dict:
@@ -34,9 +33,8 @@ def validate(document: dict) -> None:
 
 @pytest.fixture(scope="module")
 def written() -> dict:
-    """The sample's transcript as the writer writes it today."""
-    transcript = Transcript.from_dict(json.loads(GOLDEN_JSON.read_text(encoding="utf-8")))
-    return json.loads(render_json(transcript))
+    """A hand-written translated transcript as the writer writes it."""
+    return json.loads(render_json(handmade_translation()))
 
 
 def test_the_committed_schema_is_what_the_schema_command_prints():

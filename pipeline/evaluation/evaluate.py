@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from pipeline.config import Config
 from pipeline.errors import PipelineError, one_line
 from pipeline.evaluation.datasets import EvalItem, load_dataset
+from pipeline.evaluation.metrics import CheckLabel, read_check_labels
 from pipeline.evaluation.report import machine, write_report
 from pipeline.evaluation.scores import (
     EvalReport,
@@ -48,8 +49,13 @@ def evaluate_dataset(
     baseline: bool = True,
     limit: int | None = None,
     overrides: dict[str, Any] | None = None,
+    labels: Path | None = None,
 ) -> EvalReport:
-    """Run and score every file of `data`; write eval.json, eval.md and the transcripts."""
+    """Run and score every file of `data`; write eval.json, eval.md and the transcripts.
+
+    `labels`: a folder of hand judgements of the English, `<media file name>.tsv`
+    (`samples/translation_labels`), to score the per-sentence checks against.
+    """
     items = load_dataset(data, limit)
     (out_dir / "transcripts").mkdir(parents=True, exist_ok=True)
     scores: list[FileScores] = []
@@ -61,7 +67,8 @@ def evaluate_dataset(
             _write_transcript(out_dir, item, transcript)
             model_record = model_record or [asdict(m) for m in transcript.models]
             translated = models.translator is not None
-            result = score_file(item, transcript, seconds, translated)
+            labelled = _labels_for(item, labels)
+            result = score_file(item, transcript, seconds, translated, labelled)
             result.cpu_seconds = cpu_seconds
             if baseline:
                 result.baseline = score_baseline(
@@ -82,6 +89,11 @@ def _problem(item: EvalItem, exc: Exception) -> str:
     if isinstance(exc, PipelineError):
         return str(exc)
     return f"{item.media}: {type(exc).__name__}: {one_line(str(exc))}"
+
+
+def _labels_for(item: EvalItem, folder: Path | None) -> list[CheckLabel] | None:
+    path = folder / f"{Path(item.id).name}.tsv" if folder else None
+    return read_check_labels(path) if path and path.is_file() else None
 
 
 def _report(

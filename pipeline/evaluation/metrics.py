@@ -367,3 +367,118 @@ def _load(path: Path, reader: Callable[[Path], dict[str, Any]]) -> dict[str, Any
     except (OSError, ValueError) as exc:  # pandas' parser errors are ValueErrors
         problem = one_line(str(exc)) or type(exc).__name__
         raise PipelineError(str(path), f"cannot read: {problem}") from None
+
+
+def _number(path: Path, line: int, text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise PipelineError(str(path), f"line {line}: {text!r} is not a number") from None
+
+
+# --- Per-sentence checks of the English against hand-judged labels -------------------------------
+
+
+@dataclass
+class CheckLabel:
+    """A hand judgement of one English sentence: is it wrong in meaning?
+
+    Keyed by the sentence's time span on the media's timeline, so that output made later
+    (another engine, other sentence bounds) is still matched by time; `english` is the text
+    that was judged.
+    """
+
+    start: float
+    end: float
+    english: str
+    wrong: bool
+
+
+LABEL_COLUMNS = ("start", "end", "english", "wrong")
+
+
+def read_check_labels(path: Path) -> list[CheckLabel]:
+    """A labels TSV (header with at least start, end, english, wrong = yes/no)."""
+    import csv
+
+    try:
+        with path.open(encoding="utf-8", newline="") as handle:
+            rows = list(csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PipelineError(str(path), f"cannot read: {exc}") from None
+    if not rows or not set(LABEL_COLUMNS) <= rows[0].keys():
+        raise PipelineError(str(path), f"expected the columns {', '.join(LABEL_COLUMNS)}")
+    labels = []
+    for number, row in enumerate(rows, start=2):
+        if row["wrong"] not in ("yes", "no"):
+            raise PipelineError(str(path), f"line {number}: wrong must be yes or no")
+        start, end = _number(path, number, row["start"]), _number(path, number, row["end"])
+        labels.append(CheckLabel(start, end, row["english"], row["wrong"] == "yes"))
+    return labels
+
+
+@dataclass
+class CheckCounts:
+    """The checks' flags against the labels: flagged-and-wrong, flagged-but-right, ..."""
+
+    flagged_wrong: int = 0  # true positives
+    flagged_right: int = 0  # false positives
+    passed_wrong: int = 0  # false negatives
+    passed_right: int = 0  # true negatives
+    unlabelled: int = 0  # English sentences that overlap no label
+    changed: int = 0  # scored, but their English is not the text that was judged
+
+    @property
+    def precision(self) -> float | None:
+        flagged = self.flagged_wrong + self.flagged_right
+        return self.flagged_wrong / flagged if flagged else None
+
+    @property
+    def recall(self) -> float | None:
+        wrong = self.flagged_wrong + self.passed_wrong
+        return self.flagged_wrong / wrong if wrong else None
+
+    def __add__(self, other: CheckCounts) -> CheckCounts:
+        return CheckCounts(*(a + b for a, b in zip(_counts(self), _counts(other), strict=True)))
+
+    def to_dict(self) -> dict[str, float | int | None]:
+        return {**asdict(self), "precision": self.precision, "recall": self.recall}
+
+
+def _counts(counts: CheckCounts) -> tuple[int, ...]:
+    return tuple(asdict(counts).values())
+
+
+def check_counts(
+    labels: list[CheckLabel], sentences: list[tuple[float, float, str, bool]]
+) -> CheckCounts:
+    """Score each English sentence (start, end, text, flagged) by the label it overlaps most."""
+    result = CheckCounts()
+    for start, end, text, flagged in sentences:
+        if not text.strip():
+            continue
+        label = _label_at(labels, start, end)
+        if label is None:
+            result.unlabelled += 1
+            continue
+        result.changed += " ".join(label.english.split()) != " ".join(text.split())
+        if flagged:
+            result.flagged_wrong += label.wrong
+            result.flagged_right += not label.wrong
+        else:
+            result.passed_wrong += label.wrong
+            result.passed_right += not label.wrong
+    return result
+
+
+def _label_at(labels: list[CheckLabel], start: float, end: float) -> CheckLabel | None:
+    """The label overlapping [start, end] most; for a zero-length span, one around it."""
+    middle = (start + end) / 2
+    score = [
+        (min(end, label.end) - max(start, label.start), label.start <= middle <= label.end)
+        for label in labels
+    ]
+    best = max(range(len(labels)), key=score.__getitem__, default=None)
+    if best is None or (score[best][0] <= 0 and not score[best][1]):
+        return None
+    return labels[best]

@@ -7,6 +7,7 @@ from dataclasses import fields, is_dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pipeline.evaluation.metrics import CheckCounts
 from pipeline.evaluation.scores import EvalReport, FileScores, OverallScores, wer_ratio
 from pipeline.files import atomic_write_text
 
@@ -67,6 +68,7 @@ def render_markdown(report: EvalReport) -> str:
         if not scores.error:
             lines.append(_speed_row(scores))
     lines.append(_overall_speed_row(overall))
+    lines += _checks_lines(report)
     if overall.violations:
         by_rule = ", ".join(f"{rule} {n}" for rule, n in sorted(overall.violations.items()))
         lines += ["", f"Rule violations by rule: {by_rule}."]
@@ -101,6 +103,44 @@ def _accuracy_row(name: str, s: FileScores | OverallScores) -> str:
         f"{violations}{per_1000}",
     ]
     return "| " + " | ".join(cells) + " |"
+
+
+def _checks_lines(report: EvalReport) -> list[str]:
+    """Precision and recall of the English checks against the hand labels, where labelled."""
+    scored = [(f.id, f.checks) for f in report.files if f.checks is not None]
+    if not scored:
+        return []
+    lines = [
+        "",
+        "English checks against hand-judged labels (a flagged sentence should be wrong in "
+        "meaning):",
+        "",
+        "| file | precision | recall | flagged wrong | flagged right | passed wrong | "
+        "passed right | unlabelled | changed since labelling |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, counts in [*scored, ("**all**", report.overall.checks)]:
+        if counts is None:
+            continue
+        cells = [
+            name,
+            _number(counts.precision, 2),
+            _number(counts.recall, 2),
+            *(str(n) for n in _count_cells(counts)),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def _count_cells(c: CheckCounts) -> list[int]:
+    return [
+        c.flagged_wrong,
+        c.flagged_right,
+        c.passed_wrong,
+        c.passed_right,
+        c.unlabelled,
+        c.changed,
+    ]
 
 
 def _speed_row(s: FileScores) -> str:

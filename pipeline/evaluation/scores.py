@@ -12,11 +12,14 @@ from pipeline.config import Config
 from pipeline.evaluation.datasets import EvalItem
 from pipeline.evaluation.metrics import (
     AttributionErrors,
+    CheckCounts,
+    CheckLabel,
     DiarizationErrors,
     TextErrors,
     TranslationRow,
     TranslationScores,
     align_translations,
+    check_counts,
     diarization_errors,
     spans_outside_speech,
     text_errors,
@@ -69,6 +72,7 @@ class FileScores:
     hallucinations: list[dict[str, Any]] = field(default_factory=list)
     translation: TranslationScores | None = None
     translation_rows: list[TranslationRow] = field(default_factory=list)
+    checks: CheckCounts | None = None  # the English checks against hand labels
     cues: int = 0
     violations: dict[str, int] = field(default_factory=dict)  # by rule
     baseline: BaselineScores | None = None
@@ -97,6 +101,7 @@ class OverallScores:
     hallucinated_words: int | None
     hallucinated_cues: int | None
     translation: TranslationScores | None
+    checks: CheckCounts | None
     cues: int
     violations: dict[str, int]
     violations_per_1000_cues: float | None
@@ -120,9 +125,13 @@ class EvalReport:
 
 
 def score_file(
-    item: EvalItem, transcript: Transcript, seconds: float, translated: bool
+    item: EvalItem,
+    transcript: Transcript,
+    seconds: float,
+    translated: bool,
+    labels: list[CheckLabel] | None = None,
 ) -> FileScores:
-    """Every measure the item's references allow."""
+    """Every measure the item's references allow (`labels`: hand judgements of its English)."""
     words = transcript.words
     result = FileScores(
         id=item.id,
@@ -156,6 +165,11 @@ def score_file(
     if translated:
         result.translation_rows = _translation_rows(item, transcript)
         result.translation = translation_scores(result.translation_rows)
+        if labels is not None:
+            english = [
+                (s.start, s.end, s.translation or "", bool(s.checks)) for s in transcript.sentences
+            ]
+            result.checks = check_counts(labels, english)
     return result
 
 
@@ -234,6 +248,7 @@ def overall_scores(files: list[FileScores]) -> OverallScores:
         if hallucinated
         else None,
         translation=translation_scores(rows) if any(f.translation for f in done) else None,
+        checks=_pool(f.checks for f in done),
         cues=cues,
         violations=dict(violations),
         violations_per_1000_cues=round(1000 * violations.total() / cues, 1) if cues else None,

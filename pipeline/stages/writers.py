@@ -43,48 +43,85 @@ def render_srt(cues: list[Cue], names: dict[str, str] | None = None) -> str:
     return text
 
 
-def render_vtt(cues: list[Cue], names: dict[str, str] | None = None) -> str:
-    """WebVTT; with `names`, each cue carries a `<v Name>` voice tag."""
-    document = webvtt.WebVTT(
-        captions=[
-            webvtt.Caption(
-                start=_vtt_time(cue.start),
-                end=_vtt_time(cue.end),
-                text=_safe(_vtt_text(cue, names)),
-            )
-            for cue in cues
-        ]
-    )
+def render_vtt(
+    cues: list[Cue],
+    names: dict[str, str] | None = None,
+    label: str | None = None,
+    checks: dict[int, list[str]] | None = None,
+) -> str:
+    """WebVTT; with `names`, each cue carries a `<v Name>` voice tag.
+
+    `label` (what made a translated track) opens the file as a NOTE block; the cues of
+    a sentence in `checks` (sentence id -> failed checks) are wrapped in `<c.check>`
+    and preceded by a NOTE naming the checks. Players show neither.
+    """
+    checks = checks or {}
+    captions = []
+    for cue in cues:
+        caption = webvtt.Caption(
+            start=_vtt_time(cue.start),
+            end=_vtt_time(cue.end),
+            text=_safe(_vtt_text(cue, names, set(checks))),
+        )
+        failed = [c for sid in _sentence_ids(cue) for c in checks.get(sid, [])]
+        if failed:
+            caption.comments = [_safe("check: " + "; ".join(failed))]
+        captions.append(caption)
+    document = webvtt.WebVTT(captions=captions, header_comments=[_safe(label)] if label else [])
     text = document.content
     if len(webvtt.from_string(text).captions) != len(cues):
         raise ValueError("WebVTT writer lost cues")
     return text
 
 
+def translation_label(transcript: Transcript) -> str | None:
+    """What the English is and who made it, for the files that carry it."""
+    engine = next((m.name for m in transcript.models if m.role == "translation"), None)
+    if engine is None:
+        return None
+    english = [s for s in transcript.sentences if s.checks is not None]
+    flagged = sum(bool(s.checks) for s in english)
+    return (
+        f"English: machine translation by {engine}, not checked by a person. "
+        f"{flagged} of {len(english)} English sentences failed an automatic check "
+        "(numbers, negation, names, misheard words, fragments, length, confidence, "
+        "repetition): verify them against the Russian. They are listed in the JSON's "
+        "sentences[].checks."
+    )
+
+
+def _sentence_ids(cue: Cue) -> list[int]:
+    ids = cue.line_sentence_ids if cue.is_dialogue else [cue.sentence_id]
+    return list(dict.fromkeys(sid for sid in ids or [] if sid is not None))
+
+
 def render_tsv(transcript: Transcript, target: str | None) -> str:
     """One row per sentence: start, end, speaker, spoken text, translation.
 
     The columns are named after the languages (`ru`, `en`); tabs and line breaks
-    inside text become spaces, so every row is one line of five fields.
+    inside text become spaces, so every row is one line of five fields. With a
+    translation, a first line starting with `#` says what made it, and a sixth
+    column, `checks`, lists the checks each English sentence failed (`; `-separated).
     """
     names = transcript.speakers
+    label = translation_label(transcript) if target else None
     header = ["start", "end", "speaker", transcript.language, target or "translation"]
+    header += ["checks"] if label else []
     rows = [header]
     for sentence in transcript.sentences:
         speaker = names.get(sentence.speaker, sentence.speaker) if sentence.speaker else ""
-        rows.append(
-            [
-                f"{sentence.start:.3f}",
-                f"{sentence.end:.3f}",
-                speaker,
-                sentence.text,
-                sentence.translation or "",
-            ]
-        )
+        row = [
+            f"{sentence.start:.3f}",
+            f"{sentence.end:.3f}",
+            speaker,
+            sentence.text,
+            sentence.translation or "",
+        ]
+        rows.append(row + (["; ".join(sentence.checks or [])] if label else []))
     text = "".join("\t".join(" ".join(field.split()) for field in row) + "\n" for row in rows)
     if any(len(line.split("\t")) != len(header) for line in text.splitlines()):
         raise ValueError("TSV writer made a malformed row")
-    return text
+    return (f"# {' '.join(label.split())}\n" if label else "") + text
 
 
 def render_json(transcript: Transcript) -> str:
@@ -122,11 +159,16 @@ def write_outputs(
     names = transcript.speakers if speaker_prefix and transcript.speakers else None
     stem = clip.stem
     rendered: dict[Path, str] = {}
+    label = translation_label(transcript)
+    checks = {s.id: s.checks for s in transcript.sentences if s.checks}
     for language, cues in transcript.cues.items():
         if "srt" in formats:
             rendered[out_dir / f"{stem}.{language}.srt"] = render_srt(cues, names)
         if "vtt" in formats and "-" not in language:
-            rendered[out_dir / f"{stem}.{language}.vtt"] = render_vtt(cues, names)
+            translated = language != transcript.language
+            rendered[out_dir / f"{stem}.{language}.vtt"] = (
+                render_vtt(cues, names, label, checks) if translated else render_vtt(cues, names)
+            )
     if "json" in formats:
         rendered[out_dir / f"{stem}.json"] = render_json(transcript)
     if "rttm" in formats:
@@ -162,20 +204,26 @@ def _reason(exc: OSError) -> str:
     return f"{exc.strerror or exc}{where}"
 
 
-def _vtt_text(cue: Cue, names: dict[str, str] | None) -> str:
-    """Cue text with a `<v Name>` voice span per speaker (players strip the tags)."""
-    if not names:
-        return cue.text
+def _vtt_text(cue: Cue, names: dict[str, str] | None, flagged: set[int]) -> str:
+    """Cue text with a `<v Name>` voice span per speaker (players strip the tags), and
+    the text of a sentence that failed a check inside `<c.check>`."""
     if cue.line_speakers is None:
-        return _voice(cue.speaker, names) + cue.text
+        return _voice(cue.speaker, names) + _mark(cue.text, cue.sentence_id in flagged)
+    sentence_ids = cue.line_sentence_ids or [None] * len(cue.lines)
     return "\n".join(
-        _voice(speaker, names) + line
-        for line, speaker in zip(cue.lines, cue.line_speakers, strict=True)
+        _voice(speaker, names) + _mark(line, sentence_id in flagged)
+        for line, speaker, sentence_id in zip(
+            cue.lines, cue.line_speakers, sentence_ids, strict=True
+        )
     )
 
 
-def _voice(speaker: str | None, names: dict[str, str]) -> str:
-    return "" if speaker is None else f"<v {names.get(speaker, speaker)}>"
+def _mark(text: str, flagged: bool) -> str:
+    return f"<c.check>{text}</c>" if flagged else text
+
+
+def _voice(speaker: str | None, names: dict[str, str] | None) -> str:
+    return "" if speaker is None or not names else f"<v {names.get(speaker, speaker)}>"
 
 
 def _safe(text: str) -> str:

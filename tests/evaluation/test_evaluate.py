@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -163,7 +164,13 @@ def council_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def eval_report(council_dataset: Path, tmp_path_factory: pytest.TempPathFactory):
     out = tmp_path_factory.mktemp("eval") / "report"
-    status = main(["eval", str(council_dataset), "--out", str(out), "--no-baseline", "--quiet"])
+    labels = tmp_path_factory.mktemp("labels")  # the sample's hand labels; same timeline
+    shutil.copy(
+        REPO / "samples" / "translation_labels" / "council_sample.mp4.tsv",
+        labels / "council.wav.tsv",
+    )
+    options = ["--out", str(out), "--no-baseline", "--quiet", "--labels", str(labels)]
+    status = main(["eval", str(council_dataset), *options])
     return status, out
 
 
@@ -189,6 +196,13 @@ def test_eval_scores_a_real_two_speaker_recording(eval_report):
     assert len(scores["translation_rows"]) == 3  # one per reference turn
     assert 0 < scores["translation"]["bleu"] <= 100 and 0 < scores["translation"]["chrf"] <= 100
     assert scores["cues"] > 0 and scores["baseline"] is None
+    checks = scores["checks"]  # every English sentence scored against the label it overlaps
+    scored = sum(
+        checks[k] for k in ("flagged_wrong", "flagged_right", "passed_wrong", "passed_right")
+    )
+    sentences = json.loads((out / "transcripts" / "council.wav.json").read_text())["sentences"]
+    english = [s for s in sentences if (s["translation"] or "").strip()]  # none to judge else
+    assert checks["unlabelled"] == 0 and scored == len(english) > 0
     overall = report["overall"]
     assert overall["text"]["wer"] == pytest.approx(scores["text"]["wer"])
     assert overall["files"] == 1 and overall["failed"] == 0

@@ -11,9 +11,11 @@ from pipeline.evaluation.metrics import (
     ErrorCounts,
     TranslationRow,
     align_translations,
+    check_counts,
     diarization_errors,
     main_speaker,
     normalise_text,
+    read_check_labels,
     read_rttm_by_uri,
     read_uem_by_uri,
     spans_outside_speech,
@@ -225,3 +227,52 @@ def test_a_malformed_reference_line_is_one_error_naming_the_file(tmp_path: Path)
     uem.write_text("a 1 0.0\n")
     with pytest.raises(PipelineError, match=r"bad\.uem: expected `uri channel start end`"):
         read_uem_by_uri(uem)
+
+
+def test_checks_are_scored_by_the_label_each_sentence_overlaps_most(tmp_path: Path):
+    labels_file = tmp_path / "clip.mp4.tsv"
+    labels_file.write_text(
+        "start\tend\tenglish\twrong\twhy\n"
+        "0.0\t2.0\tThe road is in the Red Sea.\tyes\tthe money is gone\n"
+        "2.5\t4.0\tThank you.\tno\tright\n"
+        "4.5\t6.0\tThis is not more.\tyes\tnegated\n",
+        encoding="utf-8",
+    )
+    labels = read_check_labels(labels_file)
+    assert [label.wrong for label in labels] == [True, False, True]
+    counts = check_counts(
+        labels,
+        [
+            (0.1, 1.9, "The road is in the Red Sea.", True),  # flagged, wrong
+            (2.4, 3.9, "Thanks.", True),  # flagged, right (English changed since labelling)
+            (4.6, 6.1, "This is not more.", False),  # missed
+            (9.0, 9.5, "Goodbye.", False),  # no label there
+        ],
+    )
+    assert (counts.flagged_wrong, counts.flagged_right, counts.passed_wrong) == (1, 1, 1)
+    assert (counts.unlabelled, counts.changed) == (1, 1)
+    assert counts.precision == 0.5 and counts.recall == 0.5
+    assert (counts + counts).recall == 0.5
+
+
+def test_a_bad_label_names_the_file_and_line(tmp_path: Path):
+    labels_file = tmp_path / "clip.mp4.tsv"
+    labels_file.write_text("start\tend\tenglish\twrong\n0\t1\tHi.\tmaybe\n", encoding="utf-8")
+    with pytest.raises(PipelineError, match=r"clip\.mp4\.tsv: line 2: wrong must be yes or no"):
+        read_check_labels(labels_file)
+
+
+DEV_COUNCIL = ("dev_council_clean", "dev_council_hard")
+
+
+def test_the_committed_labels_read_and_cover_every_dev_file():
+    folder = Path(__file__).parents[2] / "samples" / "translation_labels"
+    names = sorted(p.name for p in folder.glob("*.tsv"))
+    assert names == [
+        "council_sample.mp4.tsv",
+        "dev_council_clean.mp4.tsv",
+        "dev_council_hard.mp4.tsv",
+    ]
+    for path in folder.glob("*.tsv"):
+        labels = read_check_labels(path)
+        assert labels and all(label.end >= label.start and label.english for label in labels)

@@ -12,6 +12,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+import sacrebleu
 import srt
 
 from pipeline.config import Config, TranslateOptions, VadOptions
@@ -104,6 +105,7 @@ def test_english_subtitles_follow_the_russian_sentences(thanks_clip, tmp_path, m
         ("Конференция записывается.", "The conference is being recorded."),
         ("Спасибо.", "Thank you."),
     ]
+    assert [s.checks for s in transcript.sentences] == [[], []]  # Argos's English is checked too
     english = transcript.cues["en"]
     shown = sentence_spans(transcript.cues["ru"])  # English shares its Russian's time on screen
     for sentence in transcript.sentences:
@@ -131,8 +133,12 @@ def test_whisper_engine_translates_real_speech(thanks_clip, tmp_path, models):
 
     transcript = process_clip(thanks_clip, config, whisper_models, progress=False)
 
-    english = " ".join(s.translation or "" for s in transcript.sentences).lower()
-    assert "conference" in english and "thank" in english
+    english = " ".join(s.translation or "" for s in transcript.sentences)
+    # int8 decoding differs with the CPU's instructions ("confirences are recorded." on one
+    # machine, chrF 49): the bound says English that follows the speech, not one wording.
+    reference = "The conference is being recorded. Thank you."
+    assert sacrebleu.sentence_chrf(english, [reference]).score >= 40
+    assert "thank" in english.lower()
     for sentence in transcript.sentences:
         if sentence.translation:
             assert sentence.translation_confidence is not None

@@ -1,0 +1,179 @@
+"""Per-sentence checks of the English, on the sample's real failures and on right translations."""
+
+import pytest
+
+from pipeline.config import CheckOptions
+from pipeline.stages.checks import (
+    check_sentence,
+    check_sentences,
+    english_numbers,
+    russian_numbers,
+    summarise_checks,
+)
+from pipeline.types import Sentence
+
+GLOSSARY = ["Солдатов", "Старобельск"]
+
+
+def checks(russian: str, english: str | None, confidence: float | None = None) -> list[str] | None:
+    sentence = Sentence(0, 0.0, 1.0, None, russian, 0, 1, translation=english)
+    if confidence is not None:
+        sentence.translation_confidence = confidence  # set by engines that report one
+    check_sentences([sentence], CheckOptions(), GLOSSARY)
+    return sentence.checks
+
+
+@pytest.mark.parametrize(
+    ("russian", "english", "failed"),
+    [
+        # The bundled sample's English before this check existed (issue 17).
+        (
+            "Расходы на ремонт дорог составят 48 миллионов рублей.",
+            "The road is located in the city of the Red Sea.",
+            ["numbers: 48 million missing"],
+        ),
+        (
+            "Это на 15% больше, чем в прошлом году.",
+            "This is not 15% more than last year.",
+            ["negation: only the English is negative"],
+        ),
+        (
+            "Слово предоставляется Андрею Солдатову из финансового отдела.",
+            "The floor is given to Andrew from the financial department.",
+            ["names: Солдатов not in the English"],
+        ),
+        (
+            "Сегодня на повестке бюджет Старобельска.",
+            "Today the agenda is the budget.",
+            ["names: Старобельск not in the English"],
+        ),
+        (
+            "Сорок восемь миллионов рублей.",
+            "Forty-eight thousand roubles.",
+            ["numbers: 48 million missing"],
+        ),
+        ("Заседание закрыто.", "The meeting is closed 2024.", ["numbers: 2024 not in the Russian"]),
+        (
+            "Тогда переносим голосование на следующую неделю.",
+            "Then.",
+            ["length: English 0.10 times the Russian's length"],
+        ),
+        (
+            "Спасибо.",
+            "Thank you, thank you, thank you.",
+            ["repetition: «thank you» repeated"],
+        ),
+        ("Спасибо.", "", ["empty: no English for this sentence"]),
+        # The council dev meeting's English (ru_council, dev_council_clean.mp4).
+        (
+            "Катильная на ремонте, работы закончит к пятнице.",
+            "The cat is on the repair, the work is over for the fifth.",
+            ["recognition: «катильная» not Russian words (misheard?)"],
+        ),
+        (
+            "А если к 20-ому ничего не будет?",
+            "And if there is nothing there for 20?",
+            ["numbers: 20 an ordinal (a date, a rank) but not in the English"],
+        ),
+        (
+            "Сегодня у нас 3 вопросы.",
+            "Today is our third question.",
+            ["numbers: 3 a count but an ordinal in the English"],
+        ),
+        # ... and its hard variant (overlap, noise): fragments and Whisper's stock phrases.
+        (
+            "говорили в прошлом.",
+            "The most popular in the past.",
+            ["fragment: the Russian starts mid-sentence, translated without the rest"],
+        ),
+        (
+            "Ну, и люди",
+            "I'm sorry.",
+            [
+                "fragment: the Russian stops mid-sentence, translated without the rest",
+                "stock phrase: «sorry» has nothing like it in the Russian",
+            ],
+        ),
+    ],
+)
+def test_wrong_english_is_flagged(russian, english, failed):
+    assert checks(russian, english) == failed
+
+
+@pytest.mark.parametrize(
+    ("russian", "english"),
+    [
+        (
+            "Расходы на ремонт дорог составят 48 миллионов рублей.",
+            "Spending on road repairs will amount to 48 million roubles.",
+        ),
+        (
+            "Это на 15 процентов больше, чем в прошлом году.",
+            "That is fifteen percent more than last year.",
+        ),
+        (
+            "Слово предоставляется Андрею Солдатову из финансового отдела.",
+            "The floor goes to Andrei Soldatov from the finance department.",
+        ),
+        (
+            "Сегодня на повестке бюджет Старобельска.",
+            "Today the agenda is the budget of Starobelsk.",
+        ),
+        ("Мы не согласны с этим решением.", "We do not agree with this decision."),
+        ("Сорок восемь миллионов рублей.", "48,000,000 roubles."),
+        ("Ответственный инженер Петров, срок 20 ноября.", "Engineer Petrov, by November 20."),
+        (
+            "Ответственный инженер Петров, срок 20 ноября.",
+            "Engineer Petrov, by the 20th of November.",
+        ),
+        ("А если к 20-ому ничего не будет?", "And if nothing is done by the twentieth?"),
+        ("Извините, я опоздал.", "I'm sorry, I'm late."),
+    ],
+)
+def test_right_english_passes(russian, english):
+    assert checks(russian, english) == []
+
+
+def test_low_engine_confidence_is_flagged_and_unknown_confidence_is_not():
+    russian, english = "Руководитель покинул конференцию.", "The leader has left the conference."
+    assert checks(russian, english, confidence=-1.6) == [
+        "confidence: the engine's -1.60 is below -1.0"
+    ]
+    assert checks(russian, english, confidence=-0.2) == []
+    assert checks(russian, english) == []
+
+
+def test_no_english_is_not_checked_and_the_summary_counts_only_english():
+    sentences = [Sentence(i, 0.0, 1.0, None, "Спасибо.", 0, 1) for i in range(3)]
+    check_sentences(sentences, CheckOptions(), [])
+    assert [s.checks for s in sentences] == [None, None, None]
+    assert summarise_checks(sentences) is None
+    sentences[0].translation, sentences[1].translation = "Thank you.", "Thanks thanks thanks"
+    check_sentences(sentences, CheckOptions(), [])
+    assert summarise_checks(sentences).startswith("1 of 2 English sentences need checking")
+
+
+def test_only_russian_is_read_as_russian():
+    sentence = Sentence(0, 0, 1, None, "Zdes ne bylo nichego.", 0, 1, translation="Nothing here.")
+    assert check_sentence(sentence, CheckOptions(), [], language="uk") == []
+
+
+def test_numbers_are_read_as_digits_words_and_scales():
+    assert russian_numbers("в 2025 году двадцать пять человек, 1,5 тысячи рублей") == {
+        "2025",
+        "25",
+        "1.5 thousand",
+    }
+    assert english_numbers("in 2025 twenty-five people, 1.5 thousand roubles") == {
+        "2025",
+        "25",
+        "1.5 thousand",
+    }
+    assert (
+        check_sentence(
+            Sentence(0, 0, 1, None, "Один из них.", 0, 1, translation="One of them."),
+            CheckOptions(),
+            [],
+        )
+        == []
+    )
