@@ -46,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_transcribe(commands, options)
     _add_batch(commands, options)
     _add_eval(commands, options)
+    _add_render(commands)
     show = commands.add_parser("config", help="print the default configuration as commented YAML")
     show.set_defaults(handler=_run_config)
     schema = commands.add_parser("schema", help="print the JSON Schema of <clip>.json")
@@ -53,8 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _pipeline_options() -> argparse.ArgumentParser:
-    """The options every command that runs the pipeline takes."""
+def _setting_options() -> argparse.ArgumentParser:
+    """--config and --set: every command that reads pipeline options takes them."""
     options = argparse.ArgumentParser(add_help=False)
     options.add_argument("-c", "--config", type=Path, help="YAML file of options (see below)")
     options.add_argument(
@@ -64,6 +65,12 @@ def _pipeline_options() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="set any pipeline option, e.g. --set translate.engine=none (repeatable)",
     )
+    return options
+
+
+def _pipeline_options() -> argparse.ArgumentParser:
+    """The options every command that runs the pipeline takes."""
+    options = argparse.ArgumentParser(add_help=False, parents=[_setting_options()])
     options.add_argument("--model", help="Whisper model: size name or .pt path (asr.model)")
     options.add_argument("--language", help="spoken language code, or auto (asr.language)")
     options.add_argument("--threads", type=int, help="torch threads (runtime.threads)")
@@ -105,8 +112,23 @@ def _add_transcribe(commands: Any, options: argparse.ArgumentParser) -> None:
         metavar="LANG",
         help="audio stream tagged with this language (audio.language)",
     )
+    _add_burn(sub)
+    sub.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="do not read or write the stage cache (OUT/.cache): by default a rerun with only "
+        "names or output options changed reuses every model's result",
+    )
     sub.add_argument("-q", "--quiet", action="store_true", help="no progress, only errors")
     sub.set_defaults(handler=_run_transcribe)
+
+
+def _add_burn(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument(
+        "--burn",
+        choices=["ru", "en", "ru-en"],
+        help="also write <clip>.<track>.mp4 with this subtitle track burned in (output.burn)",
+    )
 
 
 def _terms(text: str) -> list[str]:
@@ -122,6 +144,7 @@ _FLAG_KEYS = {
     "audio_stream": "audio.stream",
     "audio_language": "audio.language",
     "threads": "runtime.threads",
+    "burn": "output.burn",
 }
 
 
@@ -140,6 +163,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _run_transcribe(args: argparse.Namespace) -> int:
+    from pipeline.cache import CACHE_DIR, StageCache
     from pipeline.models.registry import Models, prepare_process
     from pipeline.run import NO_SPEECH, transcribe_clip
     from pipeline.stages.subtitles import summarise
@@ -148,9 +172,12 @@ def _run_transcribe(args: argparse.Namespace) -> int:
     prepare_process(config)
     models = Models(config)
     models.check()
+    cache = StageCache(None if args.no_cache else args.out / CACHE_DIR)
     transcript, paths = transcribe_clip(
-        args.clip, args.out, config, models, progress=not args.quiet
+        args.clip, args.out, config, models, progress=not args.quiet, cache=cache
     )
+    if cache.hits:
+        log.info("from the stage cache: %s", ", ".join(cache.hits))
     if NO_SPEECH in transcript.notes:
         log.warning("%s: %s; the subtitle files are empty", args.clip, NO_SPEECH)
     elif transcript.violations:
@@ -158,7 +185,59 @@ def _run_transcribe(args: argparse.Namespace) -> int:
         log.warning("the JSON's `violations` lists each cue and the rule it breaks")
     else:
         log.info("%s", summarise(transcript.cues, transcript.violations))
+    if config.output.burn:
+        paths.append(_burn(transcript, args.clip, args.out, config))
     for path in paths:
+        log.info("wrote %s", path)
+    return 0
+
+
+def _burn(transcript: Any, clip: Path, out_dir: Path, config: Config) -> Path:
+    from pipeline.publish.burn import burn_subtitles
+
+    track = config.output.burn
+    log.info("burning the %s subtitles into %s", track, clip.name)
+    return burn_subtitles(transcript, track, clip, out_dir, config.output)
+
+
+def _add_render(commands: Any) -> None:
+    sub = commands.add_parser(
+        "render",
+        parents=[_setting_options()],
+        help="rebuild every output from a (corrected) transcript JSON, loading no model",
+        description="Rebuild the subtitles (SRT, VTT), TSV, RTTM, JSON and review page of a "
+        "transcript JSON, e.g. one exported from the review page after correcting text and "
+        "naming speakers: the cues are laid out again under the subtitle rules with the "
+        "names and corrected text. No model is loaded; it takes seconds. The options are "
+        "those recorded in the JSON, then --config and --set (output.*, diarization.names).",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=_options_epilog(),
+    )
+    sub.add_argument("json", type=Path, help="a transcript JSON (<clip>.json or corrected)")
+    sub.add_argument(
+        "-o", "--out", type=Path, help="output folder (default: the JSON's own folder)"
+    )
+    sub.add_argument(
+        "--clip",
+        type=Path,
+        help="the clip, for the page's player and --burn (default: the file named in the "
+        "JSON, beside the JSON)",
+    )
+    _add_burn(sub)
+    sub.add_argument("-q", "--quiet", action="store_true", help="only errors")
+    sub.set_defaults(handler=_run_render)
+
+
+def _run_render(args: argparse.Namespace) -> int:
+    from pipeline.publish.render import render_file
+    from pipeline.stages.subtitles import summarise
+
+    rendered = render_file(args.json, args.out, args.clip, args.config, _overrides(args))
+    transcript, out_dir = rendered.transcript, args.out or args.json.parent
+    log.info("%s", summarise(transcript.cues, transcript.violations))
+    if rendered.config.output.burn:
+        rendered.paths.append(_burn(transcript, rendered.clip, out_dir, rendered.config))
+    for path in rendered.paths:
         log.info("wrote %s", path)
     return 0
 

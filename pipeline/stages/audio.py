@@ -59,7 +59,6 @@ def load_audio(path: Path, options: AudioOptions | None = None, sha256: str | No
         raise PipelineError(str(path), "the audio stream is empty (zero-length audio)")
     fmt = info.get("format", {})
     source = SourceInfo(
-        path=str(path),
         name=path.name,
         sha256=sha256 or file_sha256(path),
         size_bytes=path.stat().st_size,

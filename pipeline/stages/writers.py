@@ -16,6 +16,7 @@ from pathlib import Path
 import srt
 import webvtt
 
+from pipeline.publish.page import render_page
 from pipeline.stages.subtitles import displayed_lines
 from pipeline.types import Cue, Transcript
 
@@ -36,14 +37,18 @@ def render_srt(cues: list[Cue], names: dict[str, str] | None = None) -> str:
     return text
 
 
-def render_vtt(cues: list[Cue], names: dict[str, str] | None = None) -> str:
-    """WebVTT; with `names`, each cue carries a `<v Name>` voice tag."""
+def render_vtt(cues: list[Cue], names: dict[str, str] | None = None, name_text: bool = True) -> str:
+    """WebVTT; with `names`, each cue carries a `<v Name>` voice tag.
+
+    Browsers and ffmpeg show no `<v>` name, so with `name_text` the name is also
+    written as text, `[Name]: `, as in the SRT.
+    """
     document = webvtt.WebVTT(
         captions=[
             webvtt.Caption(
                 start=_vtt_time(cue.start),
                 end=_vtt_time(cue.end),
-                text=_safe(_vtt_text(cue, names)),
+                text=_safe(_vtt_text(cue, names, name_text)),
             )
             for cue in cues
         ]
@@ -106,6 +111,7 @@ def write_outputs(
     out_dir: Path,
     formats: list[str],
     speaker_prefix: bool = True,
+    vtt_name_text: bool = True,
 ) -> list[Path]:
     """Render every requested file, then write each one atomically.
 
@@ -119,7 +125,7 @@ def write_outputs(
         if "srt" in formats:
             rendered[out_dir / f"{stem}.{language}.srt"] = render_srt(cues, names)
         if "vtt" in formats and "-" not in language:
-            rendered[out_dir / f"{stem}.{language}.vtt"] = render_vtt(cues, names)
+            rendered[out_dir / f"{stem}.{language}.vtt"] = render_vtt(cues, names, vtt_name_text)
     if "json" in formats:
         rendered[out_dir / f"{stem}.json"] = render_json(transcript)
     if "rttm" in formats:
@@ -129,6 +135,8 @@ def write_outputs(
         if target and "-" in target:
             target = None
         rendered[out_dir / f"{stem}.tsv"] = render_tsv(transcript, target)
+    if "html" in formats:
+        rendered[out_dir / f"{stem}.html"] = render_page(transcript, clip, out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     for path, text in rendered.items():
         atomic_write_text(path, text)
@@ -151,20 +159,29 @@ def atomic_write_text(path: Path, text: str) -> None:
         raise
 
 
-def _vtt_text(cue: Cue, names: dict[str, str] | None) -> str:
+def _vtt_text(cue: Cue, names: dict[str, str] | None, name_text: bool) -> str:
     """Cue text with a `<v Name>` voice span per speaker (players strip the tags)."""
+    shown = displayed_lines(cue, names) if name_text else cue.lines
+    lines = [_vtt_escape(line) for line in shown]
     if not names:
-        return cue.text
+        return "\n".join(lines)
     if cue.line_speakers is None:
-        return _voice(cue.speaker, names) + cue.text
+        return _voice(cue.speaker, names) + "\n".join(lines)
     return "\n".join(
         _voice(speaker, names) + line
-        for line, speaker in zip(cue.lines, cue.line_speakers, strict=True)
+        for line, speaker in zip(lines, cue.line_speakers, strict=True)
     )
 
 
 def _voice(speaker: str | None, names: dict[str, str]) -> str:
-    return "" if speaker is None else f"<v {names.get(speaker, speaker)}>"
+    if speaker is None:
+        return ""
+    return f"<v {_vtt_escape(names.get(speaker, speaker)).replace('>', '&gt;')}>"
+
+
+def _vtt_escape(text: str) -> str:
+    # In WebVTT cue text "<" opens a tag and "&" an entity: a name like "A&B" must stay text.
+    return text.replace("&", "&amp;").replace("<", "&lt;")
 
 
 def _safe(text: str) -> str:

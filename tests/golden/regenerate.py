@@ -3,10 +3,10 @@
     .venv/bin/python tests/golden/regenerate.py            # cues and files from the JSON here
     .venv/bin/python tests/golden/regenerate.py --run      # first run the whole pipeline again
 
-The golden JSON is a real pipeline run on samples/council_sample.mp4 (its
-source path made relative). The subtitle, TSV and RTTM files are rebuilt from
-it by the cue builder and the writers; tests/test_writers.py checks that they
-come out byte for byte the same. Review the diff before committing it.
+The golden JSON is a real pipeline run on samples/council_sample.mp4. The
+subtitle, TSV and RTTM files are rebuilt from it by the cue builder and the
+writers; tests/test_writers.py checks that they come out byte for byte the
+same. Review the diff before committing it.
 """
 
 from __future__ import annotations
@@ -51,7 +51,6 @@ def run_pipeline() -> None:
     from pipeline.stages.writers import render_json
 
     transcript = process_clip(REPO / SAMPLE, Config(), Models(Config()), progress=False)
-    transcript.source.path = SAMPLE
     transcript.stage_seconds = {stage: 0.0 for stage in transcript.stage_seconds}
     text = render_json(transcript)
     json.loads(text)
