@@ -9,7 +9,9 @@ would not fit its width (a phone held upright). The video is re-encoded
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import subprocess
 import tempfile
 from pathlib import Path
@@ -21,6 +23,8 @@ from pipeline.stages.audio import _LOCAL_ONLY, _ffmpeg_name, probe
 from pipeline.stages.writers import render_srt
 from pipeline.types import Transcript
 
+log = logging.getLogger("pipeline")
+
 FONT = "DejaVu Sans"
 TRACKS = ("ru", "en", "ru-en")
 # A subtitle line's height, as a share of the frame's height.
@@ -29,6 +33,8 @@ FONT_SHARE = 0.05
 CHAR_WIDTH_EM = 0.5
 # libass draws SRT cues on a 288-line canvas scaled to the frame.
 _PLAY_RES_Y = 288
+# What libass says when no installed font can draw a character (it draws nothing).
+_NO_GLYPH = re.compile(r"failed to find any fallback with glyph 0x([0-9A-Fa-f]+)")
 
 
 def burn_subtitles(
@@ -51,13 +57,24 @@ def burn_subtitles(
     try:
         with tempfile.TemporaryDirectory(prefix="burn-") as work:
             (Path(work) / "cues.srt").write_text(render_srt(cues, names), encoding="utf-8")
-            _ffmpeg(clip, transcript.source.audio_stream_index, style, staged.absolute(), work)
+            warnings = _ffmpeg(
+                clip, transcript.source.audio_stream_index, style, staged.absolute(), work
+            )
         os.chmod(staged, 0o644)
         os.replace(staged, target)
     except BaseException:
         staged.unlink(missing_ok=True)
         raise
+    missing = missing_glyphs(warnings)
+    if missing:
+        log.warning("%s: no installed font can draw %s; shown as gaps", target, ", ".join(missing))
     return target
+
+
+def missing_glyphs(ffmpeg_log: str) -> list[str]:
+    """Characters libass could not draw, as U+XXXX, in order of first mention."""
+    codes = dict.fromkeys(int(code, 16) for code in _NO_GLYPH.findall(ffmpeg_log))
+    return [f"U+{code:04X} {chr(code)!r}" for code in codes]
 
 
 def frame_size(clip: Path) -> tuple[int, int]:
@@ -116,9 +133,10 @@ def check_font() -> None:
         )
 
 
-def _ffmpeg(clip: Path, audio_stream: int, style: str, out: Path, work: str) -> None:
+def _ffmpeg(clip: Path, audio_stream: int, style: str, out: Path, work: str) -> str:
+    """Run the burn; return ffmpeg's warnings (libass's missing glyphs among them)."""
     command = [
-        "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
+        "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "warning", "-y",
         "-protocol_whitelist", _LOCAL_ONLY["protocol_whitelist"],
         "-i", _ffmpeg_name(clip.absolute()),
         "-map", "0:v:0", "-map", f"0:{audio_stream}",
@@ -132,6 +150,7 @@ def _ffmpeg(clip: Path, audio_stream: int, style: str, out: Path, work: str) -> 
         lines = [line for line in result.stderr.splitlines() if line.strip()]
         reason = lines[-1].strip() if lines else f"ffmpeg exited with {result.returncode}"
         raise PipelineError(str(clip), f"cannot burn subtitles ({reason})")
+    return result.stderr
 
 
 def _moving(stream: dict[str, Any]) -> bool:
