@@ -169,6 +169,10 @@ def _run_transcribe(args: argparse.Namespace) -> int:
     from pipeline.stages.subtitles import summarise
 
     config = config_from_args(args)
+    if config.output.burn:
+        from pipeline.publish.burn import check_burnable
+
+        check_burnable(args.clip)  # before hours of work, not after
     prepare_process(config)
     models = Models(config)
     models.check()

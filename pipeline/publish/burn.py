@@ -45,10 +45,7 @@ def burn_subtitles(
     cues = transcript.cues.get(track)
     if cues is None:
         raise PipelineError(str(clip), f"no {track} subtitles to burn (has: {_tracks(transcript)})")
-    if not clip.is_file():
-        raise PipelineError(str(clip), "clip not found: burning needs the video (--clip)")
-    width, height = frame_size(clip)
-    check_font()
+    width, height = check_burnable(clip)
     names = transcript.speakers if options.speaker_prefix and transcript.speakers else None
     style = subtitle_style(width, height, longest_line(track, options))
     target = Path(out_dir) / f"{clip.stem}.{track}.mp4"
@@ -75,6 +72,15 @@ def missing_glyphs(ffmpeg_log: str) -> list[str]:
     """Characters libass could not draw, as U+XXXX, in order of first mention."""
     codes = dict.fromkeys(int(code, 16) for code in _NO_GLYPH.findall(ffmpeg_log))
     return [f"U+{code:04X} {chr(code)!r}" for code in codes]
+
+
+def check_burnable(clip: Path) -> tuple[int, int]:
+    """The clip's frame size, once sure it can be burned: checked before anything is written."""
+    if not Path(clip).is_file():
+        raise PipelineError(str(clip), "clip not found: burning needs the video (--clip)")
+    size = frame_size(clip)
+    check_font()
+    return size
 
 
 def frame_size(clip: Path) -> tuple[int, int]:

@@ -18,6 +18,7 @@ from typing import Any
 from pipeline.config import Config, load_config
 from pipeline.errors import PipelineError
 from pipeline.loader import load
+from pipeline.publish.burn import check_burnable
 from pipeline.stages.subtitles import build_tracks
 from pipeline.stages.translate import TARGET
 from pipeline.stages.writers import write_outputs
@@ -52,6 +53,8 @@ def render_file(
     relayout(transcript, config, given_names)
     out_dir = Path(out_dir) if out_dir is not None else json_path.parent
     clip = Path(clip) if clip is not None else json_path.parent / transcript.source.name
+    if config.output.burn:
+        check_burnable(clip)  # before any file is written
     formats = config.output.formats
     if not config.diarization.enabled:
         formats = [fmt for fmt in formats if fmt != "rttm"]
