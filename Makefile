@@ -1,7 +1,9 @@
 # Everything a new machine needs is done by `make setup`; the other targets depend on it.
 #   make transcribe                      the bundled sample clip -> out/
 #   make transcribe CLIP=clip.mp4 OUT=dir
+#   make transcribe CLIP=https://…       a link: downloaded once into OUT/.media, then as above
 #   make batch DIR=clips [OUT=dir]       every clip under a folder (ARGS="--workers 2")
+#   make batch DIR=links.txt             every link in a text file, one a line
 #   make render JSON=corrected.json [OUT=dir]   every output again from a JSON, no model
 #   make burn CLIP=clip.mp4 TRACK=en [OUT=dir]  <clip>.<track>.mp4 with subtitles burned in
 #   make test                            lint + the test suite
@@ -62,8 +64,10 @@ WHISPER_SIZES ?=
 models: setup
 	$(PY) -m pipeline.models.provision --online --whisper $(WHISPER_SIZES)
 
+# CLIP goes through the environment, so the shell never reads a link's & ; " or `.
+export CLIP
 transcribe: setup
-	$(PY) -m pipeline transcribe "$(CLIP)" --out "$(OUT)" $(ARGS)
+	$(PY) -m pipeline transcribe "$$CLIP" --out "$(OUT)" $(ARGS)
 
 # OUT only when given: batch's own default is DIR-subtitles beside DIR.
 batch: setup
@@ -77,7 +81,7 @@ render: setup
 
 # The stage cache in OUT makes this cheap after `make transcribe` of the same clip.
 burn: setup
-	$(PY) -m pipeline transcribe "$(CLIP)" --out "$(OUT)" --burn "$(TRACK)" $(ARGS)
+	$(PY) -m pipeline transcribe "$$CLIP" --out "$(OUT)" --burn "$(TRACK)" $(ARGS)
 
 # OUT only when given: eval's own default is out/eval/<dataset name>.
 eval: setup

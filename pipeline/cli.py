@@ -89,8 +89,8 @@ def _add_transcribe(commands: Any, options: argparse.ArgumentParser) -> None:
     )
     sub.add_argument(
         "clip",
-        type=Path,
-        help="a local media file (mp4, mkv, webm, mov, m4a, mp3, ogg, wav, flac, ...)",
+        help="a local media file (mp4, mkv, webm, mov, m4a, mp3, ogg, wav, flac, ...) or an "
+        "http(s) link to a video, downloaded once with yt-dlp into OUT/.media (fetch.store)",
     )
     sub.add_argument(
         "-o", "--out", type=Path, default=Path("out"), help="output folder (default: ./out)"
@@ -119,6 +119,7 @@ def _add_transcribe(commands: Any, options: argparse.ArgumentParser) -> None:
         help="do not read or write the stage cache (OUT/.cache): by default a rerun with only "
         "names or output options changed reuses every model's result",
     )
+    _add_cookies(sub)
     sub.add_argument("-q", "--quiet", action="store_true", help="no progress, only errors")
     sub.set_defaults(handler=_run_transcribe)
 
@@ -128,6 +129,14 @@ def _add_burn(sub: argparse.ArgumentParser) -> None:
         "--burn",
         choices=["ru", "en", "ru-en"],
         help="also write <clip>.<track>.mp4 with this subtitle track burned in (output.burn)",
+    )
+
+
+def _add_cookies(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument(
+        "--cookies",
+        metavar="FILE",
+        help="cookies.txt to send when fetching links; none are read otherwise (fetch.cookies)",
     )
 
 
@@ -145,6 +154,7 @@ _FLAG_KEYS = {
     "audio_language": "audio.language",
     "threads": "runtime.threads",
     "burn": "output.burn",
+    "cookies": "fetch.cookies",
 }
 
 
@@ -166,20 +176,29 @@ def _run_transcribe(args: argparse.Namespace) -> int:
     from pipeline.cache import CACHE_DIR, StageCache
     from pipeline.models.registry import Models, prepare_process
     from pipeline.run import NO_SPEECH, transcribe_clip
+    from pipeline.stages.fetch import resolve_clip
     from pipeline.stages.subtitles import summarise
 
     config = config_from_args(args)
+    clip, download = resolve_clip(args.clip, args.out, config.fetch)  # before any model loads
     if config.output.burn:
         from pipeline.publish.burn import check_burnable
 
-        check_burnable(args.clip)  # before hours of work, not after
+        check_burnable(clip)  # before hours of work, not after
     prepare_process(config)
     models = Models(config)
     models.check()
+    # Stages are kept under OUT: a rerun with only names or output options changed (or a
+    # link's second run) reads every model's result back.
     cache = StageCache(None if args.no_cache else args.out / CACHE_DIR)
-    transcript, paths = transcribe_clip(
-        args.clip, args.out, config, models, progress=not args.quiet, cache=cache
-    )
+    try:
+        transcript, paths = transcribe_clip(
+            clip, args.out, config, models, not args.quiet, cache, download=download
+        )
+    except PipelineError as exc:
+        if download is None or Path(exc.subject).name != clip.name:
+            raise
+        raise PipelineError(download.url, f"{exc.problem} (the file it gave: {clip})") from None
     if cache.hits:
         log.info("from the stage cache: %s", ", ".join(cache.hits))
     if NO_SPEECH in transcript.notes:
@@ -190,7 +209,7 @@ def _run_transcribe(args: argparse.Namespace) -> int:
     else:
         log.info("%s", summarise(transcript.cues, transcript.violations))
     if config.output.burn:
-        paths.append(_burn(transcript, args.clip, args.out, config))
+        paths.append(_burn(transcript, clip, args.out, config))
     for path in paths:
         log.info("wrote %s", path)
     return 0
@@ -258,7 +277,13 @@ def _add_batch(commands: Any, options: argparse.ArgumentParser) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=_options_epilog(),
     )
-    sub.add_argument("folder", type=Path, metavar="DIR", help="folder of clips (recursive)")
+    sub.add_argument(
+        "folder",
+        type=Path,
+        metavar="DIR",
+        help="folder of clips (recursive), or a text file of http(s) links, one a line "
+        "(# starts a comment)",
+    )
     sub.add_argument(
         "-o", "--out", type=Path, help="output folder (default: DIR-subtitles beside DIR)"
     )
@@ -279,6 +304,7 @@ def _add_batch(commands: Any, options: argparse.ArgumentParser) -> None:
     sub.add_argument(
         "--force", action="store_true", help="redo finished clips (the stage cache still applies)"
     )
+    _add_cookies(sub)
     sub.add_argument(
         "-q", "--quiet", action="store_true", help="no progress bars: one line per clip"
     )

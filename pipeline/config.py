@@ -293,6 +293,35 @@ class RuntimeOptions(Section):
     )
 
 
+class FetchOptions(Section):
+    store: str | None = Field(
+        None,
+        description="Download store for clips given as http(s) links: each file is kept once, "
+        "named by its SHA-256, with yt-dlp's info JSON beside it, and a link fetched before is "
+        "not downloaded again. Default: .media in the output folder.",
+    )
+    format: str = Field(
+        "b/ba",
+        description="yt-dlp format selector. Default: the best single file holding video and "
+        "audio, else the best audio alone; never a merge, so the stored file is the bytes the "
+        "site served.",
+    )
+    max_size_mb: float = Field(
+        2000, gt=0, description="Largest download, MB (10^6 bytes); a larger one is stopped."
+    )
+    timeout: float = Field(
+        30, gt=0, description="Seconds to wait for a connection or for data before retrying."
+    )
+    retries: int = Field(
+        3, ge=0, le=20, description="Retries of a failed request or cut-off download."
+    )
+    cookies: str | None = Field(
+        None,
+        description="A Netscape cookies.txt file to send (also --cookies FILE). Without it no "
+        "cookies, .netrc or browser credentials are read.",
+    )
+
+
 class Config(Section):
     audio: AudioOptions = AudioOptions()
     vad: VadOptions = VadOptions()
@@ -301,6 +330,7 @@ class Config(Section):
     translate: TranslateOptions = TranslateOptions()
     output: OutputOptions = OutputOptions()
     runtime: RuntimeOptions = RuntimeOptions()
+    fetch: FetchOptions = FetchOptions()
 
 
 def model_cache_dir(configured: str | None = None) -> Path:

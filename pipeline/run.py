@@ -29,13 +29,14 @@ from pipeline.models.registry import Models
 from pipeline.stages.asr import recognise
 from pipeline.stages.attribution import attribute_segments
 from pipeline.stages.diarize import DiarizationResult, diarize
+from pipeline.stages.fetch import output_name
 from pipeline.stages.sentences import build_sentences
 from pipeline.stages.subtitles import build_tracks
 from pipeline.stages.translate import TARGET, translate_sentences
 from pipeline.stages.vad import detect_speech, group_regions
 from pipeline.stages.writers import write_outputs
 from pipeline.timing import StageClock
-from pipeline.types import ModelInfo, Segment, Sentence, SpeechRegion, Transcript
+from pipeline.types import Download, ModelInfo, Segment, Sentence, SpeechRegion, Transcript
 
 log = logging.getLogger("pipeline")
 T = TypeVar("T")
@@ -260,13 +261,30 @@ def transcribe_clip(
     progress: bool = True,
     cache: StageCache | None = None,
     clock: StageClock | None = None,
+    download: Download | None = None,
 ) -> tuple[Transcript, list[Path]]:
-    """Process `clip` and write its output files into `out_dir`."""
+    """Process `clip` and write its output files into `out_dir`.
+
+    `download`: how `clip` was fetched from a link (`pipeline.stages.fetch`); it goes
+    into the JSON's `source` and names the outputs, `<media id>-<SHA-256 prefix>`.
+    """
     transcript = process_clip(clip, config, models, progress, clock, cache)
     formats = config.output.formats
     if not config.diarization.enabled:
         formats = [fmt for fmt in formats if fmt != "rttm"]
-    paths = write_outputs(transcript, clip, out_dir, formats, config.output.speaker_prefix)
+    named = clip
+    if download is not None:
+        transcript.source.download = download
+        named = Path(output_name(download))
+    paths = write_outputs(
+        transcript,
+        named,
+        out_dir,
+        formats,
+        config.output.speaker_prefix,
+        config.output.vtt_name_text,
+        media=clip,
+    )
     return transcript, paths
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-SCHEMA_VERSION = "1.2"
+SCHEMA_VERSION = "1.3"
 # Every waveform handed between stages is mono float32 at this rate.
 SAMPLE_RATE = 16000
 
@@ -138,6 +138,36 @@ class SpeechRegion:
 
 
 @dataclass
+class Download:
+    """Where a clip given as a link came from: its chain of custody.
+
+    The stored file is what every later stage reads; `sha256` and `size_bytes`
+    are its own (the same as `SourceInfo.sha256` and `size_bytes`). Fields the
+    site does not give are None.
+    """
+
+    url: str  # the link as given (a password in it masked)
+    final_url: str  # the page after redirects
+    media_url: str  # the media file actually downloaded
+    extractor: str  # yt-dlp's extractor: "generic", "html5", "youtube", ...
+    media_id: str | None
+    title: str | None
+    uploader: str | None
+    upload_date: str | None  # YYYY-MM-DD, as the site states it
+    downloaded_at: str  # UTC, ISO 8601
+    yt_dlp_version: str
+    format: str  # yt-dlp's format id and description
+    size_bytes: int
+    sha256: str
+    stored_as: str  # the file's name in the download store
+    info_json: str  # yt-dlp's info JSON, beside the stored file
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Download:
+        return cls(**data)
+
+
+@dataclass
 class SourceInfo:
     """What was read: the input file and the audio stream taken from it.
 
@@ -156,11 +186,14 @@ class SourceInfo:
     audio_offset: float  # audio start minus clip start, seconds
     sample_rate: int  # of the decoded audio handed to the models
     frame_rate: float | None = None  # of the video stream; None for audio-only input
+    download: Download | None = None  # set when the clip was fetched from a link
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SourceInfo:
         # Schema 1.1 and older recorded the input's path; it is dropped on reading.
-        return cls(**{key: value for key, value in data.items() if key != "path"})
+        data = {key: value for key, value in data.items() if key != "path"}
+        download = data.get("download")
+        return cls(**{**data, "download": Download.from_dict(download) if download else None})
 
 
 @dataclass

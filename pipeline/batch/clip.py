@@ -6,6 +6,7 @@ import logging
 import os
 import time
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -83,7 +84,7 @@ def _process_claimed(
     try:
         stat = os.stat(source)
         transcript, paths = transcribe_clip(
-            source, Path(task.out_dir), config, models, False, cache, clock
+            source, Path(task.out_dir), config, models, False, cache, clock, task.download
         )
     except PipelineError as exc:
         problem = exc.problem if Path(exc.subject) in (source, source.resolve()) else str(exc)
@@ -105,6 +106,8 @@ def _process_claimed(
         outputs=[Path(p).relative_to(task.out_root).as_posix() for p in paths],
         finished_at=now(),
         worker=worker_name(),
+        url=task.download.url if task.download else None,
+        download=asdict(task.download) if task.download else None,
     )
     write_done(task, result, stat, digest_)
     return result
@@ -121,6 +124,7 @@ def _failed(task: ClipTask, problem: str, started: float, cache: Any) -> ClipRes
         error=one_line(problem),
         finished_at=now(),
         worker=worker_name(),
+        url=task.download.url if task.download else None,
     )
 
 

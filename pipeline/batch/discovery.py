@@ -25,6 +25,7 @@ from pipeline.batch.records import (
 from pipeline.config import Config
 from pipeline.errors import PipelineError
 from pipeline.stages.audio import MEDIA_EXTENSIONS, choose_audio_stream, probe
+from pipeline.stages.fetch import fetch, output_name, store_path
 
 if TYPE_CHECKING:
     pass
@@ -52,6 +53,63 @@ def discover(
     tasks = [item for item in found if isinstance(item, ClipTask)]
     results = [item for item in found if isinstance(item, ClipResult)]
     return _drop_collisions(tasks, results)
+
+
+def discover_links(
+    list_file: Path, out: Path, config: Config, quiet: bool = True
+) -> tuple[list[ClipTask], list[ClipResult]]:
+    """Every link of `list_file` fetched into the store (once); a failed result for each
+    link that cannot be. Runs here, so a cluster's workers read only the stored files."""
+    store = store_path(config.fetch, out.resolve())
+    tasks: dict[str, ClipTask] = {}  # by stored file
+    results = []
+    for link in tqdm(read_links(list_file), desc="fetching", unit="link", disable=quiet):
+        try:
+            path, download = fetch(link, store, config.fetch)
+        except PipelineError as exc:
+            results.append(
+                ClipResult(
+                    exc.subject, "failed", error=exc.problem, finished_at=now(), url=exc.subject
+                )
+            )
+            continue
+        if str(path) in tasks:
+            same = tasks[str(path)]
+            note = f"the same file as {same.download.url}: transcribed as {same.rel}"
+            results.append(ClipResult(download.url, "skipped", note=note, url=download.url))
+            continue
+        rel = output_name(download) + path.suffix
+        tasks[str(path)] = ClipTask(str(path), rel, str(out), str(out), _duration(path), download)
+    return _drop_collisions(list(tasks.values()), results)
+
+
+def read_links(list_file: Path) -> list[str]:
+    """The links in a text file: one a line, each once; blank lines and `# notes` skipped."""
+    try:
+        text = list_file.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise PipelineError(str(list_file), "not a folder or a text file of links") from None
+    except OSError as exc:
+        raise PipelineError(str(list_file), f"cannot read: {exc.strerror or exc}") from None
+    links: dict[str, None] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        link, _, note = line.strip().partition(" ")
+        if not link or link.startswith("#"):
+            continue
+        if note.strip() and not note.strip().startswith("#"):
+            raise PipelineError(
+                f"{list_file}:{number}", "one link a line (a note after it starts with #)"
+            )
+        links[link] = None
+    return list(links)
+
+
+def _duration(path: Path) -> float | None:
+    """For progress only: a file ffprobe cannot read fails later, with transcribe's message."""
+    try:
+        return as_float(probe(path).get("format", {}).get("duration"))
+    except PipelineError:
+        return None
 
 
 def _walk(folder: Path, out: Path) -> Iterable[Path]:

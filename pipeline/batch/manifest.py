@@ -96,10 +96,13 @@ def _csv(rows: list[ClipResult]) -> str:
     writer.writerow(names)
     for row in rows:
         values = asdict(row)
-        writer.writerow(
-            [
-                " ".join(v) if isinstance(v, list) else ("" if v is None else v)
-                for v in values.values()
-            ]
-        )
+        writer.writerow([_cell(v) for v in values.values()])
     return buffer.getvalue()
+
+
+def _cell(value: object) -> object:
+    if isinstance(value, list):
+        return " ".join(value)
+    if isinstance(value, dict):  # a download's provenance
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return "" if value is None else value

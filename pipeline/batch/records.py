@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from pipeline.cache import digest
 from pipeline.config import Config
+from pipeline.types import Download
 
 if TYPE_CHECKING:
     pass
@@ -38,6 +39,7 @@ class ClipTask:
     out_dir: str  # where its files go (OUT + the clip's folder below DIR)
     out_root: str
     duration: float | None  # from probing, for progress; None if unknown
+    download: Download | None = None  # a clip fetched from a link: how (source is the stored file)
 
     @property
     def stem(self) -> str:
@@ -64,6 +66,8 @@ class ClipResult:
     outputs: list[str] = field(default_factory=list)  # below OUT, with "/"
     finished_at: str | None = None  # UTC, when the outputs were written
     worker: str | None = None  # host:pid that did the work
+    url: str | None = None  # the link, for a clip fetched from a list of links
+    download: dict[str, Any] | None = None  # its provenance: `pipeline.types.Download`
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ClipResult:
@@ -115,14 +119,17 @@ class BatchReport:
 
 
 def default_out(folder: Path) -> Path:
-    """Beside the folder, never inside it: `clips/` -> `clips-subtitles/`."""
+    """Beside the folder, never inside it: `clips/` -> `clips-subtitles/`
+    (a list of links: `links.txt` -> `links-subtitles/`)."""
     folder = folder.resolve()
-    return folder.parent / f"{folder.name}-subtitles"
+    name = folder.stem if folder.is_file() else folder.name
+    return folder.parent / f"{name}-subtitles"
 
 
 def config_hash(config: Config) -> str:
-    """What a finished clip's outputs depend on: every option except `runtime` (speed only)."""
-    return digest(config.model_dump(mode="json", exclude={"runtime"}))
+    """What a finished clip's outputs depend on: every option except `runtime` (speed only)
+    and `fetch` (what a link gave is checked as the input file itself)."""
+    return digest(config.model_dump(mode="json", exclude={"runtime", "fetch"}))
 
 
 def hms(seconds: float) -> str:

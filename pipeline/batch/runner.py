@@ -16,6 +16,9 @@
 4. `OUT/manifest.json` and `manifest.csv` are rewritten atomically, under a lock
    and merged with what is on disk, after every clip.
 
+DIR may instead be a text file of http(s) links, one a line: each is fetched
+once into the download store (`pipeline.stages.fetch`) before any clip runs.
+
 Clips run in this process (`--workers 1`), in N spawned worker processes, or on
 a Dask cluster; every worker loads its models once and keeps them.
 """
@@ -26,7 +29,7 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
-from pipeline.batch.discovery import discover
+from pipeline.batch.discovery import discover, discover_links
 from pipeline.batch.manifest import Manifest
 from pipeline.batch.markers import as_cached, finished
 from pipeline.batch.progress import Progress
@@ -53,12 +56,15 @@ def run_batch(options: BatchOptions, config: Config, models: Models | None = Non
     started = time.perf_counter()
     folder = options.folder.resolve()
     out = (options.out or default_out(folder)).resolve()
-    if not folder.is_dir():
-        raise PipelineError(str(options.folder), "not a folder")
+    if not folder.exists():
+        raise PipelineError(str(options.folder), "not a folder or a list of links")
     if options.workers < 1:
         raise PipelineError("--workers", "must be at least 1")
     out.mkdir(parents=True, exist_ok=True)
-    tasks, results = discover(folder, out, config, options.quiet)
+    if folder.is_file():  # a list of links
+        tasks, results = discover_links(folder, out, config, options.quiet)
+    else:
+        tasks, results = discover(folder, out, config, options.quiet)
     manifest = Manifest(out, folder, {t.rel for t in tasks} | {r.path for r in results})
     digest_ = config_hash(config)
     pending = []

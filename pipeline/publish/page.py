@@ -25,11 +25,16 @@ LOW_CONFIDENCE = 0.5
 DOUBTFUL_SPEAKER = 0.5
 
 
-def render_page(transcript: Transcript, clip: Path, out_dir: Path) -> str:
-    """The review page of `transcript`, to be written into `out_dir` beside the outputs."""
+def render_page(
+    transcript: Transcript, clip: Path, out_dir: Path, media: Path | None = None
+) -> str:
+    """The review page of `transcript`, to be written into `out_dir` beside the outputs.
+
+    Named after `clip`; it plays `media` (default: `clip`).
+    """
     data = {
         "transcript": transcript.to_dict(),
-        "media": media_url(clip, out_dir),
+        "media": media_url(media or clip, out_dir),
         "stem": clip.stem,
         "low_confidence": LOW_CONFIDENCE,
         "doubtful_speaker": DOUBTFUL_SPEAKER,

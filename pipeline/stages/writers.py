@@ -112,11 +112,13 @@ def write_outputs(
     formats: list[str],
     speaker_prefix: bool = True,
     vtt_name_text: bool = True,
+    media: Path | None = None,
 ) -> list[Path]:
     """Render every requested file, then write each one atomically.
 
     Subtitles come per cue language: `<clip>.ru.srt`, `<clip>.en.vtt`, ... and the
-    bilingual `<clip>.ru-en.srt` (SRT only: it is meant for players).
+    bilingual `<clip>.ru-en.srt` (SRT only: it is meant for players). The page plays
+    `media` (default: `clip`), by its path relative to `out_dir`.
     """
     names = transcript.speakers if speaker_prefix and transcript.speakers else None
     stem = clip.stem
@@ -136,7 +138,7 @@ def write_outputs(
             target = None
         rendered[out_dir / f"{stem}.tsv"] = render_tsv(transcript, target)
     if "html" in formats:
-        rendered[out_dir / f"{stem}.html"] = render_page(transcript, clip, out_dir)
+        rendered[out_dir / f"{stem}.html"] = render_page(transcript, clip, out_dir, media)
     out_dir.mkdir(parents=True, exist_ok=True)
     for path, text in rendered.items():
         atomic_write_text(path, text)

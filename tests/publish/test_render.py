@@ -122,9 +122,9 @@ def _schema_2(data):
 @pytest.mark.parametrize(
     ("write", "problem"),
     [
-        (_schema_2, "schema version 2.0; this reader knows 1.2"),
-        ('{"schema_version": "1.2", "source": ', "not a transcript JSON"),
-        ('{"schema_version": "1.2"}', "not a transcript JSON"),
+        (_schema_2, "schema version 2.0; this reader knows 1.3"),
+        ('{"schema_version": "1.3", "source": ', "not a transcript JSON"),
+        ('{"schema_version": "1.3"}', "not a transcript JSON"),
         (_last_sentence_moved_first, "times out of order: sentence {last} starts at 0.050 s"),
         (_word_ending_before_it_starts, "word 0 ("),
     ],
