@@ -176,7 +176,7 @@ def _run_transcribe(args: argparse.Namespace) -> int:
     from pipeline.cache import CACHE_DIR, StageCache
     from pipeline.models.registry import Models, prepare_process
     from pipeline.run import NO_SPEECH, transcribe_clip
-    from pipeline.stages.fetch import resolve_clip
+    from pipeline.stages.fetch import output_name, resolve_clip
     from pipeline.stages.subtitles import summarise
 
     config = config_from_args(args)
@@ -209,18 +209,21 @@ def _run_transcribe(args: argparse.Namespace) -> int:
     else:
         log.info("%s", summarise(transcript.cues, transcript.violations))
     if config.output.burn:
-        paths.append(_burn(transcript, clip, args.out, config))
+        stem = output_name(download) if download else clip.stem  # as the other outputs
+        paths.append(_burn(transcript, clip, args.out, config, stem))
     for path in paths:
         log.info("wrote %s", path)
     return 0
 
 
-def _burn(transcript: Any, clip: Path, out_dir: Path, config: Config) -> Path:
+def _burn(
+    transcript: Any, clip: Path, out_dir: Path, config: Config, stem: str | None = None
+) -> Path:
     from pipeline.publish.burn import burn_subtitles
 
     track = config.output.burn
     log.info("burning the %s subtitles into %s", track, clip.name)
-    return burn_subtitles(transcript, track, clip, out_dir, config.output)
+    return burn_subtitles(transcript, track, clip, out_dir, config.output, stem)
 
 
 def _add_render(commands: Any) -> None:

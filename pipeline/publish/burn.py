@@ -38,9 +38,14 @@ _NO_GLYPH = re.compile(r"failed to find any fallback with glyph 0x([0-9A-Fa-f]+)
 
 
 def burn_subtitles(
-    transcript: Transcript, track: str, clip: Path, out_dir: Path, options: OutputOptions
+    transcript: Transcript,
+    track: str,
+    clip: Path,
+    out_dir: Path,
+    options: OutputOptions,
+    stem: str | None = None,
 ) -> Path:
-    """Write `<clip stem>.<track>.mp4` into `out_dir`, atomically; return its path."""
+    """Write `<stem>.<track>.mp4` (default stem: the clip's) into `out_dir`, atomically."""
     clip = Path(clip)
     cues = transcript.cues.get(track)
     if cues is None:
@@ -48,7 +53,7 @@ def burn_subtitles(
     width, height = check_burnable(clip)
     names = transcript.speakers if options.speaker_prefix and transcript.speakers else None
     style = subtitle_style(width, height, longest_line(track, options))
-    target = Path(out_dir) / f"{clip.stem}.{track}.mp4"
+    target = Path(out_dir) / f"{stem or clip.stem}.{track}.mp4"
     target.parent.mkdir(parents=True, exist_ok=True)
     staged = target.with_name(f".{target.name}.tmp")  # renamed into place when whole
     try:
