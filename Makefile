@@ -4,6 +4,8 @@
 #   make transcribe CLIP=https://…       a link: downloaded once into OUT/.media, then as above
 #   make batch DIR=clips [OUT=dir]       every clip under a folder (ARGS="--workers 2")
 #   make batch DIR=links.txt             every link in a text file, one a line
+#   make render JSON=corrected.json [OUT=dir]   every output again from a JSON, no model
+#   make burn CLIP=clip.mp4 TRACK=en [OUT=dir]  <clip>.<track>.mp4 with subtitles burned in
 #   make test                            lint + the test suite
 #   make eval DATA=dir [OUT=dir]         score the pipeline on a labelled dataset
 #   make bench [NOTE="…"]                speed and memory of each stage, batch throughput
@@ -20,14 +22,18 @@ OUT ?= out
 ARGS ?=
 # Recorded with bench results: what else ran on the machine.
 NOTE ?=
-# Debian packages: ffmpeg for audio, the asterisk prompts are real Russian speech for tests.
-APT_PACKAGES := ffmpeg asterisk-core-sounds-ru-wav asterisk-core-sounds-en
+# Debian packages: ffmpeg for audio, the asterisk prompts are real Russian speech for tests;
+# DejaVu (Cyrillic) for burned-in subtitles; chromium and its driver for the review page test.
+APT_PACKAGES := ffmpeg asterisk-core-sounds-ru-wav asterisk-core-sounds-en fonts-dejavu-core \
+	fontconfig chromium chromium-driver
+TRACK ?= en
 # torch is pinned everywhere: anything that lets pip choose pulls a multi-GB CUDA build.
 TORCH := torch==2.13.0
 WHISPER := openai-whisper==20250625
 STAMP := $(VENV)/.installed
 
-.PHONY: setup system-packages models-offline models transcribe batch eval test lint bench fuzz clean
+.PHONY: setup system-packages models-offline models transcribe batch render burn eval test lint \
+	bench fuzz clean
 
 setup: system-packages $(STAMP) models-offline
 
@@ -68,6 +74,15 @@ transcribe: setup
 batch: setup
 	@[ -n "$(DIR)" ] || { echo "error: name a folder of clips: make batch DIR=dir"; exit 1; }
 	$(PY) -m pipeline batch "$(DIR)" $(if $(filter command line,$(origin OUT)),--out "$(OUT)") $(ARGS)
+
+# OUT only when given: render's own default is the JSON's folder.
+render: setup
+	@[ -n "$(JSON)" ] || { echo "error: name a transcript: make render JSON=clip.json"; exit 1; }
+	$(PY) -m pipeline render "$(JSON)" $(if $(filter command line,$(origin OUT)),--out "$(OUT)") $(ARGS)
+
+# The stage cache in OUT makes this cheap after `make transcribe` of the same clip.
+burn: setup
+	$(PY) -m pipeline transcribe "$$CLIP" --out "$(OUT)" --burn "$(TRACK)" $(ARGS)
 
 # OUT only when given: eval's own default is out/eval/<dataset name>.
 eval: setup

@@ -223,8 +223,7 @@ class ClipAudio:
         if self._source is None:
             self._source = self._decode().source
         # The same content may sit under another name or folder than when it was cached.
-        resolved = self.clip.resolve()
-        return dataclasses.replace(self._source, path=str(resolved), name=resolved.name)
+        return dataclasses.replace(self._source, name=self.clip.resolve().name)
 
     @property
     def samples(self) -> np.ndarray:

@@ -69,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_transcribe(commands, options)
     _add_batch(commands, options)
     _add_eval(commands, options)
+    _add_render(commands)
     show = commands.add_parser(
         "config",
         parents=[_debug_option()],
@@ -93,8 +94,8 @@ def _debug_option() -> argparse.ArgumentParser:
     return options
 
 
-def _pipeline_options() -> argparse.ArgumentParser:
-    """The options every command that runs the pipeline takes."""
+def _setting_options() -> argparse.ArgumentParser:
+    """--config and --set: every command that reads pipeline options takes them."""
     options = argparse.ArgumentParser(add_help=False, parents=[_debug_option()])
     options.add_argument("-c", "--config", type=Path, help="YAML file of options (see below)")
     options.add_argument(
@@ -104,6 +105,12 @@ def _pipeline_options() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="set any pipeline option, e.g. --set translate.engine=none (repeatable)",
     )
+    return options
+
+
+def _pipeline_options() -> argparse.ArgumentParser:
+    """The options every command that runs the pipeline takes."""
+    options = argparse.ArgumentParser(add_help=False, parents=[_setting_options()])
     options.add_argument("--model", help="Whisper model: size name or .pt path (asr.model)")
     options.add_argument("--language", help="spoken language code, or auto (asr.language)")
     options.add_argument("--threads", type=int, help="torch threads (runtime.threads)")
@@ -152,9 +159,24 @@ def _add_transcribe(commands: Any, options: argparse.ArgumentParser) -> None:
         metavar="LANG",
         help="audio stream tagged with this language (audio.language)",
     )
+    _add_burn(sub)
+    sub.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="do not read or write the stage cache (OUT/.cache): by default a rerun with only "
+        "names or output options changed reuses every model's result",
+    )
     _add_cookies(sub)
     sub.add_argument("-q", "--quiet", action="store_true", help="no progress, only errors")
     sub.set_defaults(handler=_run_transcribe)
+
+
+def _add_burn(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument(
+        "--burn",
+        choices=["ru", "en", "ru-en"],
+        help="also write <clip>.<track>.mp4 with this subtitle track burned in (output.burn)",
+    )
 
 
 def _add_cookies(sub: argparse.ArgumentParser) -> None:
@@ -181,6 +203,7 @@ _FLAG_KEYS = {
     "audio_stream": "audio.stream",
     "audio_language": "audio.language",
     "threads": "runtime.threads",
+    "burn": "output.burn",
     "cookies": "fetch.cookies",
     "allow_damaged": "audio.allow_damaged",
 }
@@ -205,18 +228,23 @@ def _run_transcribe(args: argparse.Namespace) -> int:
     from pipeline.models.registry import Models, prepare_process
     from pipeline.run import NO_SPEECH, check_paths, folder_removed_on_failure, transcribe_clip
     from pipeline.stages.checks import summarise_checks
-    from pipeline.stages.fetch import resolve_clip
+    from pipeline.stages.fetch import output_name, resolve_clip
     from pipeline.stages.subtitles import summarise
 
     config = config_from_args(args)
     with folder_removed_on_failure(args.out):
         clip, download = resolve_clip(args.clip, args.out, config.fetch)  # before any model
         check_paths(clip, args.out, _input_files(args, config))
+        if config.output.burn:
+            from pipeline.publish.burn import check_burnable
+
+            check_burnable(clip)  # before hours of work, not after
         prepare_process(config)
         models = Models(config)
         models.check()
-        # A link keeps its download and its stages under OUT, so a second run redoes neither.
-        cache = StageCache(args.out / CACHE_DIR) if download else None
+        # Stages are kept under OUT: a rerun with only names or output options changed (or a
+        # link's second run) reads every model's result back.
+        cache = StageCache(None if args.no_cache else args.out / CACHE_DIR)
         try:
             transcript, paths = transcribe_clip(
                 clip, args.out, config, models, not args.quiet, cache, download=download
@@ -225,6 +253,8 @@ def _run_transcribe(args: argparse.Namespace) -> int:
             if download is None or Path(exc.subject).name != clip.name:
                 raise
             raise PipelineError(download.url, f"{exc.problem} (the file it gave: {clip})") from None
+    if cache.hits:
+        log.info("from the stage cache: %s", ", ".join(cache.hits))
     if transcript.source.damage:
         log.warning(
             "%s: damaged media, only what decoded was transcribed: %s",
@@ -241,6 +271,9 @@ def _run_transcribe(args: argparse.Namespace) -> int:
     checked = summarise_checks(transcript.sentences)
     if checked:
         log.warning("%s", checked)
+    if config.output.burn:
+        stem = output_name(download) if download else clip.stem  # as the other outputs
+        paths.append(_burn(transcript, clip, args.out, config, stem))
     for path in paths:
         log.info("wrote %s", path)
     return 0
@@ -250,6 +283,58 @@ def _input_files(args: argparse.Namespace, config: Config) -> list[Path]:
     """Files besides the clip that a run reads, so that no output may replace them."""
     named = [args.config, config.asr.model, config.translate.argos_package]
     return [Path(name) for name in named if name]
+
+
+def _burn(
+    transcript: Any, clip: Path, out_dir: Path, config: Config, stem: str | None = None
+) -> Path:
+    from pipeline.publish.burn import burn_subtitles
+
+    track = config.output.burn
+    log.info("burning the %s subtitles into %s", track, clip.name)
+    return burn_subtitles(transcript, track, clip, out_dir, config.output, stem)
+
+
+def _add_render(commands: Any) -> None:
+    sub = commands.add_parser(
+        "render",
+        parents=[_setting_options()],
+        help="rebuild every output from a (corrected) transcript JSON, loading no model",
+        description="Rebuild the subtitles (SRT, VTT), TSV, RTTM, JSON and review page of a "
+        "transcript JSON, e.g. one exported from the review page after correcting text and "
+        "naming speakers: the cues are laid out again under the subtitle rules with the "
+        "names and corrected text. No model is loaded; it takes seconds. The options are "
+        "those recorded in the JSON, then --config and --set (output.*, diarization.names).",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=_options_epilog(),
+    )
+    sub.add_argument("json", type=Path, help="a transcript JSON (<clip>.json or corrected)")
+    sub.add_argument(
+        "-o", "--out", type=Path, help="output folder (default: the JSON's own folder)"
+    )
+    sub.add_argument(
+        "--clip",
+        type=Path,
+        help="the clip, for the page's player and --burn (default: the file named in the "
+        "JSON, beside the JSON)",
+    )
+    _add_burn(sub)
+    sub.add_argument("-q", "--quiet", action="store_true", help="only errors")
+    sub.set_defaults(handler=_run_render)
+
+
+def _run_render(args: argparse.Namespace) -> int:
+    from pipeline.publish.render import render_file
+    from pipeline.stages.subtitles import summarise
+
+    rendered = render_file(args.json, args.out, args.clip, args.config, _overrides(args))
+    transcript, out_dir = rendered.transcript, args.out or args.json.parent
+    log.info("%s", summarise(transcript.cues, transcript.violations))
+    if rendered.config.output.burn:
+        rendered.paths.append(_burn(transcript, rendered.clip, out_dir, rendered.config))
+    for path in rendered.paths:
+        log.info("wrote %s", path)
+    return 0
 
 
 def _add_batch(commands: Any, options: argparse.ArgumentParser) -> None:

@@ -6,6 +6,7 @@ The field descriptions here are the documentation: `--help` lists them and
 
 from __future__ import annotations
 
+import copy
 import os
 import textwrap
 from pathlib import Path
@@ -302,13 +303,28 @@ class TranslateOptions(Section):
 
 
 class OutputOptions(Section):
-    formats: list[Literal["srt", "vtt", "json", "rttm", "tsv"]] = Field(
-        ["srt", "vtt", "json", "rttm", "tsv"], min_length=1, description="Files to write."
+    formats: list[Literal["srt", "vtt", "json", "rttm", "tsv", "html"]] = Field(
+        ["srt", "vtt", "json", "rttm", "tsv", "html"],
+        min_length=1,
+        description="Files to write. html: <clip>.html, a self-contained review page (player "
+        "with subtitles, transcript table, speaker renaming, text correction, export of the "
+        "corrected JSON) that opens from disk with no network.",
     )
     speaker_prefix: bool = Field(
         True,
-        description="Name the speaker in each cue: `[Name]: ` in SRT, `<v Name>` in WebVTT. "
-        "The SRT name counts towards the line length.",
+        description="Name the speaker in each cue: `[Name]: ` in SRT, `<v Name>` in WebVTT "
+        "(plus the visible name, see vtt_name_text). The name counts towards the line length.",
+    )
+    vtt_name_text: bool = Field(
+        True,
+        description="Also write the speaker's name as text, `[Name]: `, in WebVTT cues: "
+        "browsers and ffmpeg show no `<v Name>`. false: the `<v>` tag only.",
+    )
+    burn: Literal["ru", "en", "ru-en"] | None = Field(
+        None,
+        description="Also write <clip>.<track>.mp4: the video with this subtitle track burned "
+        "in (ffmpeg/libass, speaker names shown, DejaVu Sans for Cyrillic), the audio stream "
+        "copied untouched. Needs a video stream. Empty: no video is written.",
     )
     line_chars: dict[str, Annotated[int, Field(ge=10, le=200)]] = Field(
         {"ru": 39, "en": 42, "default": 42},
@@ -467,12 +483,22 @@ def model_cache_dir(configured: str | None = None) -> Path:
     return Path.home() / ".cache" / "evidence-subtitles"
 
 
-def load_config(path: Path | None = None, overrides: dict[str, Any] | None = None) -> Config:
-    """Read a YAML file (if any), apply `section.key` overrides, validate everything."""
-    data: dict[str, Any] = {}
-    source = str(path) if path else "configuration"
+def load_config(
+    path: Path | None = None,
+    overrides: dict[str, Any] | None = None,
+    base: dict[str, Any] | None = None,
+    source: str = "configuration",
+) -> Config:
+    """Read a YAML file (if any) over `base` (e.g. a transcript's recorded configuration;
+    default: the defaults), apply `section.key` overrides, validate everything."""
+    data: dict[str, Any] = copy.deepcopy(base) if base else {}
+    source = str(path) if path else source
     if path is not None:
-        data = _read_yaml(path)
+        for section, values in _read_yaml(path).items():
+            if isinstance(values, dict) and isinstance(data.get(section), dict):
+                data[section].update(values)
+            else:
+                data[section] = values
     for dotted, value in (overrides or {}).items():
         _set_dotted(data, dotted, value)
     try:

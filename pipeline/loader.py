@@ -105,7 +105,6 @@ def _language_from_name(path: Path) -> str:
 
 def _srt_source(path: Path, cues: list[Cue]) -> SourceInfo:
     return SourceInfo(
-        path=str(path),
         name=path.name,
         sha256="",
         size_bytes=path.stat().st_size,

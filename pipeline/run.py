@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from pipeline.cache import (
+    CACHE_DIR,
     ClipAudio,
     StageCache,
     diarization_options,
@@ -185,7 +187,11 @@ def process_clip(
         label: config.diarization.names.get(label, label) for label in speakers.speakers
     }
     if translator is not None:
-        check_sentences(sentences, config.checks, config.asr.glossary, recognition.language)
+        wanted = config.checks.unknown_words and recognition.language == "ru"
+        dictionary = models.russian_words if wanted else None
+        check_sentences(
+            sentences, config.checks, config.asr.glossary, recognition.language, dictionary
+        )
     with clock.stage("cues"):
         cues, violations = build_tracks(
             words,
@@ -303,7 +309,15 @@ def transcribe_clip(
     if download is not None:
         transcript.source.download = download
         named = Path(output_name(download))
-    paths = write_outputs(transcript, named, out_dir, formats, config.output.speaker_prefix)
+    paths = write_outputs(
+        transcript,
+        named,
+        out_dir,
+        formats,
+        config.output.speaker_prefix,
+        config.output.vtt_name_text,
+        media=clip,
+    )
     return transcript, paths
 
 
@@ -319,12 +333,16 @@ def check_paths(clip: Path, out_dir: Path, other_inputs: Iterable[Path] = ()) ->
 
 @contextmanager
 def folder_removed_on_failure(out_dir: Path) -> Iterator[None]:
-    """Remove the output folders this run created (while still empty) if it fails: a
-    refused clip leaves nothing behind, not even an empty folder."""
+    """Remove the output folders this run created (while they hold no more than its stage
+    cache) if it fails: a refused or failed clip leaves nothing behind, not even an empty
+    folder. A folder that held anything before the run keeps its cache for the next try."""
     missing = [p for p in [out_dir.absolute(), *out_dir.absolute().parents] if not p.exists()]
     try:
         yield
     except BaseException:
+        cache = out_dir.absolute() / CACHE_DIR
+        if missing and cache.is_dir() and [p.name for p in missing[0].iterdir()] == [CACHE_DIR]:
+            shutil.rmtree(cache, ignore_errors=True)  # made by this run: nothing else was here
         for folder in missing:  # the deepest first
             try:
                 folder.rmdir()

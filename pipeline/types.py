@@ -8,9 +8,9 @@ offset already added. Every type converts to and from plain JSON-ready dicts.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal
 
-SCHEMA_VERSION = "1.2"
+SCHEMA_VERSION = "1.3"
 # Every waveform handed between stages is mono float32 at this rate.
 SAMPLE_RATE = 16000
 
@@ -193,9 +193,12 @@ class Download:
 
 @dataclass
 class SourceInfo:
-    """What was read: the input file and the audio stream taken from it."""
+    """What was read: the input file and the audio stream taken from it.
 
-    path: str
+    The file is named, never located: a path can say whose machine, case or
+    source it came from, so only the name and SHA-256 are kept.
+    """
+
     name: str
     sha256: str
     size_bytes: int
@@ -216,6 +219,8 @@ class SourceInfo:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SourceInfo:
+        # Schema 1.2 and older recorded the input's path; it is dropped on reading.
+        data = {key: value for key, value in data.items() if key != "path"}
         download = data.get("download")
         return cls(**{**data, "download": Download.from_dict(download) if download else None})
 
@@ -231,6 +236,25 @@ class ModelInfo:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelInfo:
+        return cls(**data)
+
+
+@dataclass
+class Edit:
+    """A correction a person made to the model's output (e.g. on the review page).
+
+    The transcript holds the corrected value; `original` keeps what the model
+    wrote (for a speaker name: the name before the first rename).
+    """
+
+    kind: Literal["speaker_name", "text", "translation"]
+    original: str | None
+    corrected: str
+    speaker: str | None = None  # the label renamed (speaker_name)
+    sentence_id: int | None = None  # the sentence corrected (text, translation)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Edit:
         return cls(**data)
 
 
@@ -251,6 +275,7 @@ class Transcript:
     stage_seconds: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     violations: list[RuleViolation] = field(default_factory=list)  # subtitle rules still broken
+    edits: list[Edit] = field(default_factory=list)  # corrections made by people, in order
     schema_version: str = SCHEMA_VERSION
 
     @property
@@ -310,5 +335,6 @@ class Transcript:
             stage_seconds=data.get("stage_seconds", {}),
             notes=data.get("notes", []),
             violations=[RuleViolation.from_dict(v) for v in data.get("violations", [])],
+            edits=[Edit.from_dict(e) for e in data.get("edits", [])],
             schema_version=data.get("schema_version", SCHEMA_VERSION),
         )

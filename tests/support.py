@@ -99,9 +99,7 @@ HANDMADE_CUES = [
 
 
 def handmade_transcript() -> Transcript:
-    source = SourceInfo(
-        "/clips/a.mp4", "a.mp4", "ab" * 32, 10, "mp4", 9.0, 1, "aac", None, 0.5, 16000
-    )
+    source = SourceInfo("a.mp4", "ab" * 32, 10, "mp4", 9.0, 1, "aac", None, 0.5, 16000)
     words = [Word("Добрый", 0.5, 0.9, 0.98), Word("день,", 0.9, 1.3, 0.91, "SPEAKER_00", 1.0)]
     segment = Segment(0.5, 1.3, "Добрый день,", words, -0.2, 0.01, 1.1, 0.0)
     return Transcript(

@@ -1,6 +1,7 @@
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -55,8 +56,10 @@ def test_transcribes_the_bundled_sample_into_every_output(sample_run):
     result, out = sample_run
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in out.iterdir()) == [
+        ".cache",
         "council_sample.en.srt",
         "council_sample.en.vtt",
+        "council_sample.html",
         "council_sample.json",
         "council_sample.rttm",
         "council_sample.ru-en.srt",
@@ -105,6 +108,7 @@ def test_json_holds_what_is_needed_to_redo_the_analysis(sample_run):
     jsonschema.Draft202012Validator(schema).validate(data)  # the committed file itself
     source = data["source"]
     assert source["name"] == "council_sample.mp4" and len(source["sha256"]) == 64
+    assert "path" not in source and str(REPO) not in json.dumps(data)  # where it lay is private
     assert source["duration"] == pytest.approx(44.8, abs=0.2)
     assert source["audio_stream_index"] == 1 and source["audio_offset"] == 0.0
     asr = next(m for m in data["models"] if m["role"] == "asr")
@@ -205,6 +209,25 @@ def test_cues_name_their_speaker(sample_run):
     assert all(cue.content.startswith(("[SPEAKER_00]: ", "[SPEAKER_01]: ")) for cue in cues)
     captions = webvtt.read(str(out / "council_sample.ru.vtt")).captions
     assert {c.voice for c in captions} == {"SPEAKER_00", "SPEAKER_01"}
+
+
+def test_a_rename_or_an_output_option_reuses_every_stage_from_the_cache(sample_run, tmp_path):
+    _, first = sample_run
+    out = tmp_path / "out"
+    shutil.copytree(first / ".cache", out / ".cache")  # as if the first run had been here
+    result = run_cli(
+        "transcribe", SAMPLE, "--out", out, "--set", "diarization.names={SPEAKER_01: Wife 1}",
+        "--set", "output.formats=[srt, json]", "--set", "output.max_lines=1",
+        argos_dir=tmp_path / "no-argos",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    data = json.loads((out / "council_sample.json").read_text(encoding="utf-8"))
+    assert set(data["stage_seconds"]) == {"cues"}  # no model ran
+    assert "from the stage cache: " in result.stderr
+    assert data["sentences"] == json.loads((first / "council_sample.json").read_text())["sentences"]
+    cues = list(srt.parse((out / "council_sample.ru.srt").read_text(encoding="utf-8")))
+    assert any(cue.content.startswith("[Wife 1]: ") for cue in cues)
+    assert all("\n" not in cue.content for cue in cues)  # output.max_lines=1 applied
 
 
 def test_speaker_names_come_from_the_config(tmp_path):
@@ -341,8 +364,8 @@ def test_a_token_is_masked_in_the_json_and_written_nowhere(options_run):
     _, out, _ = options_run
     data = json.loads((out / "short.json").read_text(encoding="utf-8"))
     assert data["config"]["diarization"]["hf_token"] == "**********"
-    for path in out.iterdir():
-        assert "hf_SECRET" not in path.read_text(encoding="utf-8"), path.name
+    for path in (p for p in out.rglob("*") if p.is_file()):  # the stage cache too
+        assert b"hf_SECRET" not in path.read_bytes(), path.name
 
 
 def test_an_auto_detected_language_is_recorded_and_translated(options_run):

@@ -15,8 +15,3 @@ def russian_morphology() -> Any:
     import pymorphy3
 
     return pymorphy3.MorphAnalyzer(lang="ru")
-
-
-def is_russian_word(word: str) -> bool:
-    """Whether `word` (lowercase) is a form of a word in the dictionary."""
-    return russian_morphology().word_is_known(word)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -17,6 +18,7 @@ import torch
 
 from pipeline.config import Config, model_cache_dir
 from pipeline.errors import PipelineError
+from pipeline.models.lexicon import russian_morphology
 from pipeline.models.speakers import (
     HUB_PIPELINE,
     load_hub_diarization,
@@ -133,6 +135,11 @@ class Models:
             asr.compute_type,
             self.config.runtime.threads,
         )
+
+    @cached_property
+    def russian_words(self) -> Callable[[str], bool]:
+        """Whether a lowercase word is a form of a Russian word (the misheard-word check)."""
+        return russian_morphology().word_is_known
 
     @cached_property
     def vad(self) -> torch.nn.Module:

@@ -87,7 +87,6 @@ def load_audio(path: Path, options: AudioOptions | None = None, sha256: str | No
         )
     _warn_if_silent_beside_other_tracks(path, samples, stream, info["streams"])
     source = SourceInfo(
-        path=str(path),
         name=path.name,
         sha256=sha256 or file_sha256(path),
         size_bytes=path.stat().st_size,

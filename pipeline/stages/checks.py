@@ -15,7 +15,7 @@ not prove a line right or wrong.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 
 from anyascii import anyascii
@@ -23,7 +23,6 @@ from num2words import num2words
 from rapidfuzz import fuzz
 
 from pipeline.config import CheckOptions
-from pipeline.models.lexicon import is_russian_word
 from pipeline.types import Sentence
 
 _WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*|\d+(?:[.,]\d+)*")
@@ -103,19 +102,28 @@ _EN_NEGATION = re.compile(
 
 
 def check_sentences(
-    sentences: Iterable[Sentence], options: CheckOptions, glossary: list[str], language: str = "ru"
+    sentences: Iterable[Sentence],
+    options: CheckOptions,
+    glossary: list[str],
+    language: str = "ru",
+    known_word: Callable[[str], bool] | None = None,
 ) -> None:
     """Fill in `checks` of every sentence that has English (spoken `language`: the checks
-    that read Russian words run on Russian only)."""
+    that read Russian words run on Russian only; `known_word`, the Russian dictionary,
+    for the misheard-word check, which does not run without it)."""
     for sentence in sentences:
         if sentence.translation is None:
             sentence.checks = None
             continue
-        sentence.checks = check_sentence(sentence, options, glossary, language)
+        sentence.checks = check_sentence(sentence, options, glossary, language, known_word)
 
 
 def check_sentence(
-    sentence: Sentence, options: CheckOptions, glossary: list[str], language: str = "ru"
+    sentence: Sentence,
+    options: CheckOptions,
+    glossary: list[str],
+    language: str = "ru",
+    known_word: Callable[[str], bool] | None = None,
 ) -> list[str]:
     """The failed checks of one sentence, as `"<check>: <detail>"`."""
     russian, english = sentence.text, (sentence.translation or "").strip()
@@ -126,7 +134,7 @@ def check_sentence(
         _numbers(russian, english, in_russian),
         _negation(russian, english) if in_russian else None,
         _names(russian, english, glossary),
-        _recognition(russian, glossary) if in_russian and options.unknown_words else None,
+        _recognition(russian, glossary, known_word) if in_russian and known_word else None,
         _fragment(russian),
         _stock_phrase(russian, english) if in_russian else None,
         _length(russian, english, options),
@@ -279,7 +287,9 @@ def _names_in(russian: str, glossary: list[str]) -> list[str]:
     return names
 
 
-def _recognition(russian: str, glossary: list[str]) -> str | None:
+def _recognition(
+    russian: str, glossary: list[str], known_word: Callable[[str], bool]
+) -> str | None:
     """Words that are no Russian word: misheard speech, so its English is likely wrong too."""
     names = [_stem(name).lower() for name in _names_in(russian, glossary)]
     unknown = [
@@ -288,7 +298,7 @@ def _recognition(russian: str, glossary: list[str]) -> str | None:
         if len(word) > 2
         and word.isalpha()
         and not any(name in word for name in names)
-        and not is_russian_word(word)
+        and not known_word(word)
     ]
     if not unknown:
         return None

@@ -21,6 +21,7 @@ import webvtt
 from pipeline.display import displayed_lines
 from pipeline.errors import PipelineError
 from pipeline.files import write_set
+from pipeline.publish.page import render_page
 from pipeline.types import Cue, Transcript
 
 # What the longest output name adds to the clip's stem: ".ru-en.srt" and a margin.
@@ -48,12 +49,15 @@ def render_vtt(
     names: dict[str, str] | None = None,
     label: str | None = None,
     checks: dict[int, list[str]] | None = None,
+    name_text: bool = True,
 ) -> str:
     """WebVTT; with `names`, each cue carries a `<v Name>` voice tag.
 
-    `label` (what made a translated track) opens the file as a NOTE block; the cues of
-    a sentence in `checks` (sentence id -> failed checks) are wrapped in `<c.check>`
-    and preceded by a NOTE naming the checks. Players show neither.
+    Browsers and ffmpeg show no `<v>` name, so with `name_text` the name is also
+    written as text, `[Name]: `, as in the SRT. `label` (what made a translated
+    track) opens the file as a NOTE block; the cues of a sentence in `checks`
+    (sentence id -> failed checks) are wrapped in `<c.check>` and preceded by a NOTE
+    naming the checks. Players show neither.
     """
     checks = checks or {}
     captions = []
@@ -61,7 +65,7 @@ def render_vtt(
         caption = webvtt.Caption(
             start=_vtt_time(cue.start),
             end=_vtt_time(cue.end),
-            text=_safe(_vtt_text(cue, names, set(checks))),
+            text=_safe(_vtt_text(cue, names, set(checks), name_text)),
         )
         failed = [c for sid in _sentence_ids(cue) for c in checks.get(sid, [])]
         if failed:
@@ -150,11 +154,14 @@ def write_outputs(
     out_dir: Path,
     formats: list[str],
     speaker_prefix: bool = True,
+    vtt_name_text: bool = True,
+    media: Path | None = None,
 ) -> list[Path]:
     """Render every requested file, then write each one atomically.
 
     Subtitles come per cue language: `<clip>.ru.srt`, `<clip>.en.vtt`, ... and the
-    bilingual `<clip>.ru-en.srt` (SRT only: it is meant for players).
+    bilingual `<clip>.ru-en.srt` (SRT only: it is meant for players). The page plays
+    `media` (default: `clip`), by its path relative to `out_dir`.
     """
     names = transcript.speakers if speaker_prefix and transcript.speakers else None
     stem = clip.stem
@@ -167,7 +174,9 @@ def write_outputs(
         if "vtt" in formats and "-" not in language:
             translated = language != transcript.language
             rendered[out_dir / f"{stem}.{language}.vtt"] = (
-                render_vtt(cues, names, label, checks) if translated else render_vtt(cues, names)
+                render_vtt(cues, names, label, checks, vtt_name_text)
+                if translated
+                else render_vtt(cues, names, name_text=vtt_name_text)
             )
     if "json" in formats:
         rendered[out_dir / f"{stem}.json"] = render_json(transcript)
@@ -178,6 +187,8 @@ def write_outputs(
         if target and "-" in target:
             target = None
         rendered[out_dir / f"{stem}.tsv"] = render_tsv(transcript, target)
+    if "html" in formats:
+        rendered[out_dir / f"{stem}.html"] = render_page(transcript, clip, out_dir, media)
     _refuse_to_overwrite(clip, rendered)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -189,7 +200,7 @@ def write_outputs(
 
 def output_pattern(stem: str) -> re.Pattern[str]:
     """Every name `write_outputs` may give a clip's files: `<stem>.json`, `<stem>.ru.srt`, ..."""
-    return re.compile(re.escape(stem) + r"(\.[\w-]+\.(srt|vtt)|\.(json|rttm|tsv))")
+    return re.compile(re.escape(stem) + r"(\.[\w-]+\.(srt|vtt|mp4)|\.(json|rttm|tsv|html))")
 
 
 def _refuse_to_overwrite(clip: Path, rendered: dict[Path, str]) -> None:
@@ -204,17 +215,18 @@ def _reason(exc: OSError) -> str:
     return f"{exc.strerror or exc}{where}"
 
 
-def _vtt_text(cue: Cue, names: dict[str, str] | None, flagged: set[int]) -> str:
+def _vtt_text(cue: Cue, names: dict[str, str] | None, flagged: set[int], name_text: bool) -> str:
     """Cue text with a `<v Name>` voice span per speaker (players strip the tags), and
     the text of a sentence that failed a check inside `<c.check>`."""
+    shown = [
+        _vtt_escape(line) for line in (displayed_lines(cue, names) if name_text else cue.lines)
+    ]
     if cue.line_speakers is None:
-        return _voice(cue.speaker, names) + _mark(cue.text, cue.sentence_id in flagged)
+        return _voice(cue.speaker, names) + _mark("\n".join(shown), cue.sentence_id in flagged)
     sentence_ids = cue.line_sentence_ids or [None] * len(cue.lines)
     return "\n".join(
         _voice(speaker, names) + _mark(line, sentence_id in flagged)
-        for line, speaker, sentence_id in zip(
-            cue.lines, cue.line_speakers, sentence_ids, strict=True
-        )
+        for line, speaker, sentence_id in zip(shown, cue.line_speakers, sentence_ids, strict=True)
     )
 
 
@@ -223,7 +235,14 @@ def _mark(text: str, flagged: bool) -> str:
 
 
 def _voice(speaker: str | None, names: dict[str, str] | None) -> str:
-    return "" if speaker is None or not names else f"<v {names.get(speaker, speaker)}>"
+    if speaker is None or not names:
+        return ""
+    return f"<v {_vtt_escape(names.get(speaker, speaker)).replace('>', '&gt;')}>"
+
+
+def _vtt_escape(text: str) -> str:
+    # In WebVTT cue text "<" opens a tag and "&" an entity: a name like "A&B" must stay text.
+    return text.replace("&", "&amp;").replace("<", "&lt;")
 
 
 def _safe(text: str) -> str:

@@ -3,6 +3,7 @@
 import pytest
 
 from pipeline.config import CheckOptions
+from pipeline.models.lexicon import russian_morphology
 from pipeline.stages.checks import (
     check_sentence,
     check_sentences,
@@ -13,13 +14,14 @@ from pipeline.stages.checks import (
 from pipeline.types import Sentence
 
 GLOSSARY = ["Солдатов", "Старобельск"]
+RUSSIAN_WORDS = russian_morphology().word_is_known
 
 
 def checks(russian: str, english: str | None, confidence: float | None = None) -> list[str] | None:
     sentence = Sentence(0, 0.0, 1.0, None, russian, 0, 1, translation=english)
     if confidence is not None:
         sentence.translation_confidence = confidence  # set by engines that report one
-    check_sentences([sentence], CheckOptions(), GLOSSARY)
+    check_sentences([sentence], CheckOptions(), GLOSSARY, known_word=RUSSIAN_WORDS)
     return sentence.checks
 
 

@@ -1,3 +1,4 @@
+import html
 import json
 from datetime import timedelta
 from pathlib import Path
@@ -47,6 +48,25 @@ def test_vtt_round_trips_through_an_independent_parser():
 def test_json_round_trips_into_the_same_transcript():
     transcript = handmade_transcript()
     assert Transcript.from_dict(json.loads(render_json(transcript))) == transcript
+
+
+def test_vtt_shows_each_speaker_as_text_and_keeps_the_voice_tag():
+    cues = [
+        Cue(0.5, 2.0, ["Добрый день,", "коллеги."], "SPEAKER_00"),
+        Cue(2.5, 4.0, ["-Кто здесь?", "-Я."], None, line_speakers=["SPEAKER_00", "SPEAKER_01"]),
+    ]
+    names = {"SPEAKER_00": "A&B <Chair>", "SPEAKER_01": "Wife 1"}
+    captions = pysubs2.SSAFile.from_string(render_vtt(cues, names), format_="vtt")
+    shown = [html.unescape(event.plaintext) for event in captions]  # what a player shows
+    assert shown == [
+        "[A&B <Chair>]: Добрый день,\nколлеги.",
+        "-[A&B <Chair>]: Кто здесь?\n-[Wife 1]: Я.",
+    ]
+    assert shown == [srt_cue.content for srt_cue in srt.parse(render_srt(cues, names))]
+    parsed = webvtt.from_string(render_vtt(cues, names)).captions
+    assert parsed[0].voice == "A&amp;B &lt;Chair&gt;"  # escaped inside the tag, as WebVTT needs
+    tags_only = webvtt.from_string(render_vtt(cues, names, name_text=False)).captions
+    assert tags_only[1].raw_text.splitlines()[1].startswith("<v Wife 1>-Я.")
 
 
 def test_no_cues_give_valid_empty_files():
@@ -126,12 +146,16 @@ def test_english_vtt_says_it_is_machine_translation_and_marks_what_to_check(writ
     assert written["meeting.en.vtt"].read_text(encoding="utf-8") == (
         "WEBVTT\n\n"
         f"NOTE {LABEL}\n\n"
-        "00:00:00.500 --> 00:00:01.800\n<v Глава>Good afternoon,\n\n"
+        "00:00:00.500 --> 00:00:01.800\n<v Глава>[Глава]: Good afternoon,\n\n"
         "NOTE check: numbers: 48 million missing\n\n"
-        "00:00:02.000 --> 00:00:04.200\n<v SPEAKER_01><c.check>The costs are great.</c>\n"
+        "00:00:02.000 --> 00:00:04.200\n"
+        "<v SPEAKER_01><c.check>[SPEAKER_01]: The costs are great.</c>\n"
     )
     captions = webvtt.read(str(written["meeting.en.vtt"])).captions
-    assert [c.text for c in captions] == ["Good afternoon,", "The costs are great."]
+    assert [c.text for c in captions] == [
+        "[Глава]: Good afternoon,",
+        "[SPEAKER_01]: The costs are great.",
+    ]
 
 
 def test_russian_vtt_and_every_srt_stay_plain(written):
@@ -192,7 +216,9 @@ def test_dialogue_cues_name_each_speaker_in_both_formats():
     names = {"A": "Глава", "B": "Жена"}
     assert srt_text(cue, names) == "-[Глава]: Это неприемлемо!\n-[Жена]: Нет, подождите."
     (caption,) = webvtt.from_string(render_vtt([cue], names)).captions
-    assert caption.raw_text == "<v Глава>-Это неприемлемо!\n<v Жена>-Нет, подождите."
+    assert (
+        caption.raw_text == "<v Глава>-[Глава]: Это неприемлемо!\n<v Жена>-[Жена]: Нет, подождите."
+    )
     assert srt_text(cue, None) == "-Это неприемлемо!\n-Нет, подождите."
 
 
