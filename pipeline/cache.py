@@ -38,7 +38,7 @@ from pydantic import BaseModel
 from pipeline.config import AudioOptions
 from pipeline.stages.audio import Audio, file_sha256, load_audio
 from pipeline.stages.writers import atomic_write_text
-from pipeline.types import Segment, Sentence, SourceInfo, SpeakerTurn, SpeechRegion
+from pipeline.types import Segment, Sentence, SourceInfo, SpeakerCount, SpeakerTurn, SpeechRegion
 
 if TYPE_CHECKING:
     import numpy as np
@@ -232,6 +232,7 @@ def load_diarization(data: Any) -> DiarizationResult:
         turns=[SpeakerTurn.from_dict(t) for t in data["turns"]],
         exclusive_turns=[SpeakerTurn.from_dict(t) for t in data["exclusive_turns"]],
         speakers=list(data["speakers"]),
+        count=SpeakerCount(**count) if (count := data.get("count")) else None,
     )
 
 

@@ -120,7 +120,7 @@ def process_clip(
         )
         speakers, diarize_key = diarization()
     if config.diarization.enabled:
-        log.info("speakers: %d found", len(speakers.speakers))
+        log.info("speakers: %d found%s", len(speakers.speakers), _count_doubt(speakers))
     log.info(
         "recognised: %d segment(s), %d word(s) with %s",
         len(recognition.segments),
@@ -188,12 +188,24 @@ def process_clip(
         sentences=sentences,
         cues=cues,
         speech_regions=[_shift(r, source.audio_offset) for r in regions],
+        speaker_count=speakers.count,
         models=_model_record(config, models),
         config=config.model_dump(mode="json"),
         versions=package_versions(),
         stage_seconds=clock.seconds,
         notes=notes,
         violations=violations,
+    )
+
+
+def _count_doubt(speakers: DiarizationResult) -> str:
+    count = speakers.count
+    if count is None or not count.uncertain:
+        return ""
+    runner_up = sorted(count.scores, key=count.scores.get)[-2]
+    return (
+        f" (uncertain: {runner_up} fit almost as well; if you know the number, "
+        f"rerun with --set diarization.num_speakers=N)"
     )
 
 

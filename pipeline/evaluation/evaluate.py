@@ -34,6 +34,7 @@ from pipeline.evaluation.metrics import (
     TranslationScores,
     align_translations,
     diarization_errors,
+    share_right_count,
     spans_outside_speech,
     text_errors,
     translation_scores,
@@ -41,6 +42,7 @@ from pipeline.evaluation.metrics import (
     wrong_speaker_words,
 )
 from pipeline.stages.writers import atomic_write_text
+from pipeline.types import SpeakerCount
 
 if TYPE_CHECKING:
     from pipeline.models.registry import Models
@@ -76,6 +78,7 @@ class FileScores:
     der_collar: DiarizationErrors | None = None
     speakers_found: int = 0
     speakers_reference: int | None = None
+    speaker_count: SpeakerCount | None = None  # how clearly the count was chosen
     attribution: AttributionErrors | None = None
     hallucinated_words: int | None = None
     hallucinated_cues: int | None = None
@@ -106,6 +109,7 @@ class OverallScores:
     der_collar: DiarizationErrors | None
     speakers_right: int  # files whose speaker count matches the reference
     speakers_scored: int
+    speakers_right_share: float | None
     attribution: AttributionErrors | None
     hallucinated_words: int | None
     hallucinated_cues: int | None
@@ -209,6 +213,7 @@ def score_file(
         audio_seconds=round(transcript.source.duration, 2),
         seconds=seconds,
         speakers_found=len(transcript.speakers),
+        speaker_count=transcript.speaker_count,
         cues=sum(len(track) for track in transcript.cues.values()),
         violations=dict(Counter(v.rule for v in transcript.violations)),
     )
@@ -287,6 +292,7 @@ def overall_scores(files: list[FileScores]) -> OverallScores:
         der_collar=_pool(f.der_collar for f in done),
         speakers_right=sum(f.speakers_found == f.speakers_reference for f in scored_speakers),
         speakers_scored=len(scored_speakers),
+        speakers_right_share=share_right_count(scored_speakers),
         attribution=_pool(f.attribution for f in done),
         hallucinated_words=sum(f.hallucinated_words or 0 for f in hallucinated)
         if hallucinated
@@ -388,8 +394,12 @@ def render_markdown(report: EvalReport) -> str:
 def _accuracy_row(name: str, s: FileScores | OverallScores) -> str:
     if isinstance(s, FileScores):
         speakers = f"{s.speakers_found}/{_or_dash(s.speakers_reference)}"
+        speakers += " (uncertain)" if s.speaker_count and s.speaker_count.uncertain else ""
     else:
         right = f"{s.speakers_right}/{s.speakers_scored} files right"
+        right += (
+            f" ({100 * s.speakers_right_share:.0f} %)" if s.speakers_right_share is not None else ""
+        )
         speakers = right if s.speakers_scored else "–"
     violations = sum(s.violations.values())
     per_1000 = f" ({1000 * violations / s.cues:.0f}/1000 cues)" if s.cues else ""

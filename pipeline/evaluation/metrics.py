@@ -369,3 +369,11 @@ def _number(path: Path, line: int, text: str) -> float:
         return float(text)
     except ValueError:
         raise PipelineError(str(path), f"line {line}: {text!r} is not a number") from None
+
+
+def share_right_count(files: list[Any]) -> float | None:
+    """Share of files whose speakers found equal the reference's (None: none scored)."""
+    scored = [f for f in files if f.speakers_reference is not None]
+    if not scored:
+        return None
+    return round(sum(f.speakers_found == f.speakers_reference for f in scored) / len(scored), 4)

@@ -26,7 +26,7 @@ from pathlib import Path
 import whisper
 
 from pipeline.config import model_cache_dir
-from pipeline.models.speakers import provision_speaker_models
+from pipeline.models.speaker_files import provision_speaker_models
 from pipeline.models.whisper import BUNDLED_WHISPER, BUNDLED_WHISPER_META
 from pipeline.models.whisper_convert import convert_ct2_to_whisper, join_parts
 from pipeline.stages.audio import file_sha256
