@@ -19,6 +19,7 @@ from pipeline.evaluation.metrics import (
     normalise_text,
     read_rttm_by_uri,
     read_uem_by_uri,
+    share_right_count,
     spans_outside_speech,
     text_errors,
     translation_scores,
@@ -228,3 +229,16 @@ def test_a_malformed_reference_line_names_the_file_and_line(tmp_path: Path):
     uem.write_text("a 1 0.0\n")
     with pytest.raises(PipelineError, match=r"bad\.uem: line 1: expected"):
         read_uem_by_uri(uem)
+
+
+def test_the_share_of_files_with_the_right_speaker_count():
+    from types import SimpleNamespace as File
+
+    files = [
+        File(speakers_found=2, speakers_reference=2),
+        File(speakers_found=3, speakers_reference=2),
+        File(speakers_found=4, speakers_reference=4),
+        File(speakers_found=1, speakers_reference=None),  # no RTTM: not scored
+    ]
+    assert share_right_count(files) == pytest.approx(2 / 3, abs=1e-4)
+    assert share_right_count(files[3:]) is None
