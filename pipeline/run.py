@@ -202,10 +202,11 @@ def _count_doubt(speakers: DiarizationResult) -> str:
     count = speakers.count
     if count is None or not count.uncertain:
         return ""
-    runner_up = sorted(count.scores, key=count.scores.get)[-2]
+    others = {n: score for n, score in count.scores.items() if n != str(count.speakers)}
+    other = max(others, key=others.get) if others else "another count"
     return (
-        f" (uncertain: {runner_up} fit almost as well; if you know the number, "
-        f"rerun with --set diarization.num_speakers=N)"
+        f" (uncertain: {other} would fit about as well; if you know how many people speak, "
+        "rerun with --set diarization.num_speakers=N)"
     )
 
 

@@ -24,3 +24,19 @@ def test_diarizing_alongside_recognition_changes_nothing_but_time(tmp_path, mode
         results.append(record)
     assert results[0] == results[1]
     assert len(results[0]["speakers"]) == 2 and results[0]["sentences"]
+
+
+def test_an_uncertain_speaker_count_is_said_with_the_option_to_fix_it():
+    from pipeline.run import _count_doubt
+    from pipeline.stages.diarize import DiarizationResult
+    from pipeline.types import SpeakerCount
+
+    scores = {"1": 0.1, "2": 0.59, "3": 0.591}
+    unclear = SpeakerCount(3, "threshold", margin=0.001, uncertain=True, scores=scores)
+    clear = SpeakerCount(3, "threshold", margin=0.2, uncertain=False, scores=scores)
+
+    message = _count_doubt(DiarizationResult([], [], ["A", "B", "C"], unclear))
+    assert "uncertain: 2 would fit" in message
+    assert "--set diarization.num_speakers=N" in message
+    assert _count_doubt(DiarizationResult([], [], ["A", "B", "C"], clear)) == ""
+    assert _count_doubt(DiarizationResult([], [], ["A"])) == ""
