@@ -17,7 +17,8 @@ OUT ?= out
 ARGS ?=
 # Recorded with bench results: what else ran on the machine.
 NOTE ?=
-# Debian packages: ffmpeg for audio, the asterisk prompts are real Russian speech for tests.
+# Debian packages: ffmpeg for audio, the asterisk prompts are real Russian speech for tests;
+# festival, festvox-ru and sox voice samples/speakers/build_speaker_set.py.
 APT_PACKAGES := ffmpeg asterisk-core-sounds-ru-wav asterisk-core-sounds-en asterisk-core-sounds-ru festival festvox-ru sox
 # torch is pinned everywhere: anything that lets pip choose pulls a multi-GB CUDA build.
 TORCH := torch==2.13.0
