@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline.models.campplus import load_campplus_model
-from pipeline.models.speaker_count import CountingClustering
 from pipeline.models.speaker_files import (
     SEGMENTATION_FILE,
     SpeakerModelError,
@@ -55,6 +54,9 @@ def load_offline_diarization(
     fraction of it.
     """
     from pyannote.audio.pipelines import SpeakerDiarization
+
+    # imported here: pyannote (and its torchcodec warning) only once diarization is used
+    from pipeline.models.speaker_count import CountingClustering
 
     folder = require_speaker_models(cache_dir)
     pipeline = SpeakerDiarization(
