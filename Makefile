@@ -23,9 +23,10 @@ ARGS ?=
 # Recorded with bench results: what else ran on the machine.
 NOTE ?=
 # Debian packages: ffmpeg for audio, the asterisk prompts are real Russian speech for tests;
-# DejaVu (Cyrillic) for burned-in subtitles; chromium and its driver for the review page test.
+# DejaVu (Cyrillic) for burned-in subtitles; chromium and its driver for the review page test;
+# festival, festvox-ru and sox voice samples/speakers/build_speaker_set.py.
 APT_PACKAGES := ffmpeg asterisk-core-sounds-ru-wav asterisk-core-sounds-en fonts-dejavu-core \
-	fontconfig chromium chromium-driver
+	fontconfig chromium chromium-driver festival festvox-ru sox
 TRACK ?= en
 # torch is pinned everywhere: anything that lets pip choose pulls a multi-GB CUDA build.
 TORCH := torch==2.13.0

@@ -45,6 +45,7 @@ from pipeline.types import (
     Segment,
     Sentence,
     SourceInfo,
+    SpeakerCount,
     SpeakerTurn,
     SpeechRegion,
     TranslatedSpan,
@@ -260,6 +261,7 @@ def load_diarization(data: Any) -> DiarizationResult:
         turns=[SpeakerTurn.from_dict(t) for t in data["turns"]],
         exclusive_turns=[SpeakerTurn.from_dict(t) for t in data["exclusive_turns"]],
         speakers=list(data["speakers"]),
+        count=SpeakerCount(**count) if (count := data.get("count")) else None,
     )
 
 

@@ -219,15 +219,24 @@ class DiarizationOptions(Section):
         le=MAX_SPEAKERS,
         description="At most this many speakers (1-64, not fewer than min_speakers).",
     )
+    count: Literal["threshold", "silhouette"] = Field(
+        "threshold",
+        description="Offline: how the speaker count is found when num_speakers is not set. "
+        "threshold: cut at diarization.threshold. silhouette: per clip, the count whose "
+        "clusters are best separated (it merged pitch-shifted voices on the tuning clips, "
+        "so it is not the default). Either way the JSON's speaker_count gives each candidate "
+        "count's separation and the margin of the one chosen; a small margin is reported as "
+        "uncertain.",
+    )
     threshold: float = Field(
         0.7,
         gt=0,
         lt=2,
         description="Offline clustering threshold (distance between unit-length CAM++ "
-        "embeddings, centroid linkage): higher merges voices, so fewer speakers. 0.7 found "
-        "the 4 voices of the ru_council dev meeting, clean and noisy (DER 3.2 % / 6.7 %), "
-        "2 of 2 on pyannote's sample and 4 of 4 on a VoxConverse debate; 0.6-0.75 works on "
-        "the clean meeting, only 0.7 on the noisy one. Set num_speakers when you know it.",
+        "embeddings, centroid linkage): higher merges voices, so fewer speakers. 0.7 was "
+        "tuned on ru_council and confirmed on the tune_* clips of "
+        "samples/speakers/build_speaker_set.py; it over-splits far-field meetings (AMI). "
+        "Set num_speakers when you know it.",
     )
     window: float | None = Field(
         5.0,

@@ -143,7 +143,7 @@ def process_clip(
         )
         speakers, diarize_key = diarization()
     if config.diarization.enabled:
-        log.info("speakers: %d found", len(speakers.speakers))
+        log.info("speakers: %d found%s", len(speakers.speakers), _count_doubt(speakers))
     log.info(
         "recognised: %d segment(s), %d word(s) with %s",
         len(recognition.segments),
@@ -220,12 +220,25 @@ def process_clip(
         sentences=sentences,
         cues=cues,
         speech_regions=[_shift(r, source.audio_offset) for r in regions],
+        speaker_count=speakers.count,
         models=_model_record(config, models),
         config=config.model_dump(mode="json"),
         versions=package_versions(),
         stage_seconds=clock.seconds,
         notes=notes,
         violations=violations,
+    )
+
+
+def _count_doubt(speakers: DiarizationResult) -> str:
+    count = speakers.count
+    if count is None or not count.uncertain:
+        return ""
+    others = {n: score for n, score in count.scores.items() if n != str(count.speakers)}
+    other = max(others, key=others.get) if others else "another count"
+    return (
+        f" (uncertain: {other} would fit about as well; if you know how many people speak, "
+        "rerun with --set diarization.num_speakers=N)"
     )
 
 

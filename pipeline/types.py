@@ -192,6 +192,17 @@ class Download:
 
 
 @dataclass
+class SpeakerCount:
+    """How the number of speakers was decided for one clip, and how clearly."""
+
+    speakers: int
+    method: str  # "given" (an exact count asked for), "silhouette" (chosen per clip), "threshold"
+    margin: float | None = None  # chosen count's separation minus the runner-up's
+    uncertain: bool = False  # margin too small to trust: set diarization.num_speakers
+    scores: dict[str, float] = field(default_factory=dict)  # separation by candidate count
+
+
+@dataclass
 class SourceInfo:
     """What was read: the input file and the audio stream taken from it.
 
@@ -269,6 +280,7 @@ class Transcript:
     sentences: list[Sentence] = field(default_factory=list)
     cues: dict[str, list[Cue]] = field(default_factory=dict)  # by language code
     speech_regions: list[SpeechRegion] = field(default_factory=list)
+    speaker_count: SpeakerCount | None = None
     models: list[ModelInfo] = field(default_factory=list)
     config: dict[str, Any] = field(default_factory=dict)
     versions: dict[str, str] = field(default_factory=dict)
@@ -329,6 +341,7 @@ class Transcript:
                 for lang, cues in data.get("cues", {}).items()
             },
             speech_regions=[SpeechRegion(**r) for r in data.get("speech_regions", [])],
+            speaker_count=SpeakerCount(**count) if (count := data.get("speaker_count")) else None,
             models=[ModelInfo.from_dict(m) for m in data.get("models", [])],
             config=data.get("config", {}),
             versions=data.get("versions", {}),

@@ -127,3 +127,18 @@ def test_changing_one_stage_reruns_only_that_stage_and_those_after_it(clip, tmp_
     repaired, ran, _ = run(clip, named, english_models, root)
     assert ran == {"attribute", "cues"}
     assert without_timing(repaired) == without_timing(renamed)
+
+
+def test_a_cached_diarization_keeps_how_clear_its_count_was():
+    import json
+
+    from pipeline.cache import load_diarization, plain
+    from pipeline.stages.diarize import DiarizationResult
+    from pipeline.types import SpeakerCount, SpeakerTurn
+
+    count = SpeakerCount(2, "threshold", margin=0.05, scores={"1": 0.1, "2": 0.5, "3": 0.45})
+    result = DiarizationResult([SpeakerTurn(0.0, 1.0, "SPEAKER_00")], [], ["SPEAKER_00"], count)
+    stored = json.loads(json.dumps(plain(result)))
+    assert load_diarization(stored) == result
+    stored.pop("count")  # an entry written before counts were recorded
+    assert load_diarization(stored).count is None

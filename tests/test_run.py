@@ -48,3 +48,19 @@ def test_speaker_counts_from_the_config_reach_the_diarizer(
     overrides = {"vad.min_speech": 1000, "translate.engine": "none", f"diarization.{option}": value}
     transcript = process_clip(two_speakers, load_config(None, overrides), models, progress=False)
     assert len({turn.speaker for turn in transcript.turns}) in expected
+
+
+def test_an_uncertain_speaker_count_is_said_with_the_option_to_fix_it():
+    from pipeline.run import _count_doubt
+    from pipeline.stages.diarize import DiarizationResult
+    from pipeline.types import SpeakerCount
+
+    scores = {"1": 0.1, "2": 0.59, "3": 0.591}
+    unclear = SpeakerCount(3, "threshold", margin=0.001, uncertain=True, scores=scores)
+    clear = SpeakerCount(3, "threshold", margin=0.2, uncertain=False, scores=scores)
+
+    message = _count_doubt(DiarizationResult([], [], ["A", "B", "C"], unclear))
+    assert "uncertain: 2 would fit" in message
+    assert "--set diarization.num_speakers=N" in message
+    assert _count_doubt(DiarizationResult([], [], ["A", "B", "C"], clear)) == ""
+    assert _count_doubt(DiarizationResult([], [], ["A"])) == ""

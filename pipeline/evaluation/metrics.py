@@ -482,3 +482,11 @@ def _label_at(labels: list[CheckLabel], start: float, end: float) -> CheckLabel 
     if best is None or (score[best][0] <= 0 and not score[best][1]):
         return None
     return labels[best]
+
+
+def share_right_count(files: list[Any]) -> float | None:
+    """Share of files whose speakers found equal the reference's (None: none scored)."""
+    scored = [f for f in files if f.speakers_reference is not None]
+    if not scored:
+        return None
+    return round(sum(f.speakers_found == f.speakers_reference for f in scored) / len(scored), 4)

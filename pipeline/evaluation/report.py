@@ -78,8 +78,11 @@ def render_markdown(report: EvalReport) -> str:
 def _accuracy_row(name: str, s: FileScores | OverallScores) -> str:
     if isinstance(s, FileScores):
         speakers = f"{s.speakers_found}/{_or_dash(s.speakers_reference)}"
+        speakers += " (uncertain)" if s.speaker_count and s.speaker_count.uncertain else ""
     else:
         right = f"{s.speakers_right}/{s.speakers_scored} files right"
+        share = s.speakers_right_share
+        right += f" ({100 * share:.0f} %)" if share is not None else ""
         speakers = right if s.speakers_scored else "–"
     violations = sum(s.violations.values())
     per_1000 = f" ({1000 * violations / s.cues:.0f}/1000 cues)" if s.cues else ""

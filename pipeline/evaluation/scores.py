@@ -21,12 +21,14 @@ from pipeline.evaluation.metrics import (
     align_translations,
     check_counts,
     diarization_errors,
+    share_right_count,
     spans_outside_speech,
     text_errors,
     translation_scores,
     words_outside_speech,
     wrong_speaker_words,
 )
+from pipeline.types import SpeakerCount
 
 if TYPE_CHECKING:
     from pipeline.models.registry import Models
@@ -66,6 +68,7 @@ class FileScores:
     der_collar: DiarizationErrors | None = None
     speakers_found: int = 0
     speakers_reference: int | None = None
+    speaker_count: SpeakerCount | None = None  # how clearly the count was chosen
     attribution: AttributionErrors | None = None
     hallucinated_words: int | None = None
     hallucinated_cues: int | None = None
@@ -97,6 +100,7 @@ class OverallScores:
     der_collar: DiarizationErrors | None
     speakers_right: int  # files whose speaker count matches the reference
     speakers_scored: int
+    speakers_right_share: float | None
     attribution: AttributionErrors | None
     hallucinated_words: int | None
     hallucinated_cues: int | None
@@ -140,6 +144,7 @@ def score_file(
         audio_seconds=round(transcript.source.duration, 2),
         seconds=seconds,
         speakers_found=len(transcript.speakers),
+        speaker_count=transcript.speaker_count,
         cues=sum(len(track) for track in transcript.cues.values()),
         violations=dict(Counter(v.rule for v in transcript.violations)),
     )
@@ -240,6 +245,7 @@ def overall_scores(files: list[FileScores]) -> OverallScores:
         der_collar=_pool(f.der_collar for f in done),
         speakers_right=sum(f.speakers_found == f.speakers_reference for f in scored_speakers),
         speakers_scored=len(scored_speakers),
+        speakers_right_share=share_right_count(scored_speakers),
         attribution=_pool(f.attribution for f in done),
         hallucinated_words=sum(f.hallucinated_words or 0 for f in hallucinated)
         if hallucinated

@@ -27,7 +27,7 @@ import whisper
 
 from pipeline.config import model_cache_dir
 from pipeline.files import atomic_write_text, file_sha256
-from pipeline.models.speakers import provision_speaker_models
+from pipeline.models.speaker_files import provision_speaker_models
 from pipeline.models.whisper import BUNDLED_WHISPER, BUNDLED_WHISPER_CT2, BUNDLED_WHISPER_META
 from pipeline.models.whisper_convert import convert_ct2_to_whisper, join_parts
 

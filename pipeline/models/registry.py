@@ -18,14 +18,10 @@ import torch
 
 from pipeline.config import Config, model_cache_dir
 from pipeline.errors import PipelineError
+from pipeline.models.diarization import load_offline_diarization
+from pipeline.models.diarization_hub import HUB_PIPELINE, load_hub_diarization
 from pipeline.models.lexicon import russian_morphology
-from pipeline.models.speakers import (
-    HUB_PIPELINE,
-    load_hub_diarization,
-    load_offline_diarization,
-    offline_speaker_model_infos,
-    require_speaker_models,
-)
+from pipeline.models.speaker_files import offline_speaker_model_infos, require_speaker_models
 from pipeline.models.translators import load_translator
 from pipeline.models.whisper import LoadedWhisper, load_whisper, locate_whisper
 from pipeline.stages.translate import Translator
@@ -116,6 +112,7 @@ class Models:
             pipeline = load_offline_diarization(
                 self.cache,
                 threshold=options.threshold,
+                count_method=options.count,
                 min_cluster_size=options.min_cluster_size,
                 segmentation_duration=options.window,
             )

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from pipeline.types import SAMPLE_RATE, SpeakerTurn
+from pipeline.types import SAMPLE_RATE, SpeakerCount, SpeakerTurn
 
 if TYPE_CHECKING:
     from pyannote.core import Annotation
@@ -18,6 +18,7 @@ class DiarizationResult:
     turns: list[SpeakerTurn]  # overlapping speech kept
     exclusive_turns: list[SpeakerTurn]  # at most one speaker at a time
     speakers: list[str]  # in order of first appearance
+    count: SpeakerCount | None = None  # how the count was chosen (offline pipeline only)
 
 
 def diarize(
@@ -49,7 +50,18 @@ def diarize(
         turns=[replace(turn, speaker=mapping[turn.speaker]) for turn in turns],
         exclusive_turns=[replace(turn, speaker=mapping[turn.speaker]) for turn in exclusive_turns],
         speakers=list(mapping.values()),
+        count=_count_decision(pipeline, len(mapping)),
     )
+
+
+def _count_decision(pipeline: Any, found: int) -> SpeakerCount | None:
+    # The offline pipeline's clustering records its choice; hub pipelines do not.
+    # No speech: pyannote stops before clustering, so any decision is an older clip's.
+    decision = getattr(getattr(pipeline, "clustering", None), "decision", None)
+    if found == 0 or not isinstance(decision, SpeakerCount):
+        return None
+    # A cluster can end up with no frame of its own: report the speakers really found.
+    return replace(decision, speakers=found)
 
 
 def _overlapping(output: Any) -> Annotation:

@@ -190,6 +190,8 @@ def test_eval_scores_a_real_two_speaker_recording(eval_report):
     assert scores["der_collar"]["rate"] <= scores["der"]["rate"]
     assert scores["der"]["total"] == pytest.approx(2.82 + 6.15 + 1.38, abs=0.01)
     assert scores["speakers_reference"] == 2 and scores["speakers_found"] >= 1
+    assert scores["speaker_count"]["method"] == "threshold"
+    assert scores["speaker_count"]["speakers"] == scores["speakers_found"]
     assert scores["attribution"]["scored"] > 10 and scores["attribution"]["rate"] < 0.3
     assert scores["hallucinated_words"] == 0 and scores["hallucinated_cues"] == 0
     assert scores["hallucinations"] == []
@@ -206,6 +208,8 @@ def test_eval_scores_a_real_two_speaker_recording(eval_report):
     overall = report["overall"]
     assert overall["text"]["wer"] == pytest.approx(scores["text"]["wer"])
     assert overall["files"] == 1 and overall["failed"] == 0
+    right = scores["speakers_found"] == scores["speakers_reference"]
+    assert overall["speakers_right"] == right and overall["speakers_right_share"] == right
     assert overall["wer_ratio_to_baseline"] is None
 
 

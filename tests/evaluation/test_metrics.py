@@ -18,6 +18,7 @@ from pipeline.evaluation.metrics import (
     read_check_labels,
     read_rttm_by_uri,
     read_uem_by_uri,
+    share_right_count,
     spans_outside_speech,
     text_errors,
     translation_scores,
@@ -276,3 +277,16 @@ def test_the_committed_labels_read_and_cover_every_dev_file():
     for path in folder.glob("*.tsv"):
         labels = read_check_labels(path)
         assert labels and all(label.end >= label.start and label.english for label in labels)
+
+
+def test_the_share_of_files_with_the_right_speaker_count():
+    from types import SimpleNamespace as File
+
+    files = [
+        File(speakers_found=2, speakers_reference=2),
+        File(speakers_found=3, speakers_reference=2),
+        File(speakers_found=4, speakers_reference=4),
+        File(speakers_found=1, speakers_reference=None),  # no RTTM: not scored
+    ]
+    assert share_right_count(files) == pytest.approx(2 / 3, abs=1e-4)
+    assert share_right_count(files[3:]) is None

@@ -4,7 +4,8 @@ import time
 import pytest
 
 from pipeline.errors import PipelineError
-from pipeline.models.speakers import load_hub_diarization, require_speaker_models
+from pipeline.models.diarization_hub import load_hub_diarization
+from pipeline.models.speaker_files import require_speaker_models
 
 
 @pytest.fixture

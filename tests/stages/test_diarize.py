@@ -17,10 +17,8 @@ import pytest
 from scipy.io import wavfile
 
 from pipeline.config import model_cache_dir
-from pipeline.models.speakers import (
-    load_offline_diarization,
-    provision_speaker_models,
-)
+from pipeline.models.diarization import load_offline_diarization
+from pipeline.models.speaker_files import provision_speaker_models
 from pipeline.stages.diarize import DiarizationResult, diarize
 from pipeline.types import SpeakerTurn
 
@@ -107,3 +105,37 @@ def _assert_exclusive(turns: list[SpeakerTurn]) -> None:
     ordered = sorted(turns, key=lambda turn: turn.start)
     for before, after in itertools.pairwise(ordered):
         assert before.end <= after.start + 1e-6
+
+
+def test_the_window_reaches_pyannote_through_its_public_api(pipeline, pyannote_sample) -> None:
+    """The 5 s window is set through the model's specifications, which the pinned
+    pyannote reads when it builds its segmentation; this fails if that changes."""
+    import torch
+
+    audio, _ = pyannote_sample
+    file = {
+        "waveform": torch.from_numpy(audio[: 12 * SAMPLE_RATE])[None],
+        "sample_rate": SAMPLE_RATE,
+    }
+    chunks = pipeline.get_segmentations(file).sliding_window
+    assert (chunks.duration, chunks.step) == pytest.approx((5.0, 0.5))
+    assert pipeline.clustering.count_method == "threshold"
+
+
+def test_the_count_and_how_clear_it_was_are_recorded(pipeline, pyannote_sample) -> None:
+    audio, _ = pyannote_sample
+    result = diarize(pipeline, audio)
+    assert result.count is not None and result.count.speakers == len(result.speakers) == 2
+    assert result.count.method == "threshold"
+    assert {"1", "2", "3"} <= set(result.count.scores)
+    assert result.count.margin == pytest.approx(
+        result.count.scores["2"] - max(v for k, v in result.count.scores.items() if k != "2"),
+        abs=1e-3,
+    )
+
+
+def test_an_exact_count_is_honoured(pipeline, pyannote_sample) -> None:
+    audio, _ = pyannote_sample
+    result = diarize(pipeline, audio, num_speakers=3)
+    assert len(result.speakers) == 3
+    assert result.count.method == "given" and result.count.margin is None

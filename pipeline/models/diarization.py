@@ -1,0 +1,113 @@
+"""The offline diarization pipeline: pyannote's SpeakerDiarization on local weights.
+
+Segmentation-3.0 and CAM++ come from the verified speaker-model folder; the
+clustering also says how clearly each clip's speaker count was found
+(`speaker_count`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pipeline.models.campplus import load_campplus_model
+from pipeline.models.speaker_files import (
+    SEGMENTATION_FILE,
+    SpeakerModelError,
+    require_speaker_models,
+)
+
+if TYPE_CHECKING:
+    from pyannote.audio import Model
+    from pyannote.audio.pipelines import SpeakerDiarization
+
+
+# With the model's own 10 s window, similar voices shared one local speaker
+# inside a chunk and got merged (ru_council); 5 s windows keep chunks purer.
+DEFAULT_SEGMENTATION_DURATION = 5.0
+DEFAULT_SEGMENTATION_STEP = 0.1
+DEFAULT_MIN_CLUSTER_SIZE = 12
+DEFAULT_MIN_DURATION_OFF = 0.0
+DEFAULT_BATCH_SIZE = 8
+
+
+def load_offline_diarization(
+    cache_dir: Path,
+    threshold: float = 0.7,
+    count_method: str = "threshold",
+    min_cluster_size: int = DEFAULT_MIN_CLUSTER_SIZE,
+    min_duration_off: float = DEFAULT_MIN_DURATION_OFF,
+    segmentation_duration: float | None = DEFAULT_SEGMENTATION_DURATION,
+    segmentation_step: float = DEFAULT_SEGMENTATION_STEP,
+    embedding_exclude_overlap: bool = False,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> SpeakerDiarization:
+    """pyannote's SpeakerDiarization on local segmentation-3.0 + CAM++ weights.
+
+    `count_method` "threshold" cuts the centroid-linkage dendrogram at
+    `threshold` (higher merges more); "silhouette" picks the best-separated count
+    per clip (`CountingClustering`). `segmentation_duration` is the sliding
+    window in seconds (None: the model's 10 s); `segmentation_step` is a
+    fraction of it.
+    """
+    from pyannote.audio.pipelines import SpeakerDiarization
+
+    # imported here: pyannote (and its torchcodec warning) only once diarization is used
+    from pipeline.models.speaker_count import CountingClustering
+
+    folder = require_speaker_models(cache_dir)
+    pipeline = SpeakerDiarization(
+        segmentation=load_segmentation_model(folder, segmentation_duration),
+        segmentation_step=segmentation_step,
+        embedding=load_campplus_model(folder),
+        embedding_exclude_overlap=embedding_exclude_overlap,
+        plda=_unused_plda(),
+        clustering="AgglomerativeClustering",
+        embedding_batch_size=batch_size,
+        segmentation_batch_size=batch_size,
+    )
+    # A sub-pipeline of the same class family, so `instantiate` sets its parameters.
+    pipeline.clustering = CountingClustering(metric=pipeline.clustering.metric, method=count_method)
+    pipeline.instantiate(
+        {
+            "segmentation": {"min_duration_off": min_duration_off},
+            "clustering": {
+                "method": "centroid",
+                "min_cluster_size": min_cluster_size,
+                "threshold": threshold,
+            },
+        }
+    )
+    return pipeline
+
+
+def load_segmentation_model(folder: Path, window: float | None = None) -> Model:
+    """Segmentation-3.0, declaring `window` seconds as its chunk duration.
+
+    SpeakerDiarization slides its segmentation over chunks of the model's
+    declared duration; setting the (public) specifications is how a pipeline is
+    told to use another window, with no private attribute touched.
+    """
+    from pyannote.audio import Model
+
+    # A Lightning checkpoint (pickled hyper-parameters): its hash was checked
+    # against the pinned value before we get here.
+    model = Model.from_pretrained(str(folder / SEGMENTATION_FILE))
+    if model is None:
+        raise SpeakerModelError(str(folder / SEGMENTATION_FILE), "could not load segmentation")
+    if window is not None:
+        model.specifications = dataclasses.replace(model.specifications, duration=window)
+    return model.eval()
+
+
+def _unused_plda():
+    """A PLDA placeholder: SpeakerDiarization insists on one even when, as
+    here, agglomerative clustering never uses it (only VBx does)."""
+    from pyannote.audio.core.plda import PLDA
+
+    class _UnusedPLDA(PLDA):
+        def __init__(self) -> None:  # no transform files to read
+            pass
+
+    return _UnusedPLDA()

@@ -1,0 +1,141 @@
+"""How many speakers a clip has, and how clearly its embeddings say so.
+
+Every count pyannote can make from a clip's embeddings (centroid linkage,
+small clusters folded into the nearest large one) is scored by how well its
+clusters are separated: the mean silhouette, cosine. One speaker has no
+silhouette; it scores `ONE_SPEAKER_SILHOUETTE`. The count itself comes from:
+
+- `threshold` (default): pyannote's cut of the dendrogram at a fixed distance;
+  the scores then say whether another count separates the voices as well or
+  better (a small or negative margin: the count is uncertain).
+- `silhouette`: the best-separated count wins, among counts whose clusters are
+  all distinct voices (no two centroids as alike as `SAME_VOICE_COSINE`).
+
+The margin is the chosen count's score minus the best other count's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+
+import numpy as np
+from pyannote.audio.pipelines import clustering as pyannote_clustering
+from sklearn.cluster import AgglomerativeClustering
+from sklearn.metrics import silhouette_score
+
+from pipeline.types import SpeakerCount
+
+# Chosen on the `tune_*` clips of samples/speakers/build_speaker_set.py only.
+ONE_SPEAKER_SILHOUETTE = 0.1
+SAME_VOICE_COSINE = 0.7
+MAX_CANDIDATE_SPEAKERS = 10
+# A margin below this: the count is reported as uncertain.
+UNCERTAIN_MARGIN = 0.03
+
+
+class CountingClustering(pyannote_clustering.AgglomerativeClustering):
+    """pyannote's agglomerative clustering that also says how clear its count is.
+
+    An exact count, or a minimum and maximum, are honoured in either mode. The
+    decision for the last clip is left in `decision` (a pipeline runs one clip
+    at a time).
+    """
+
+    def __init__(self, metric: str = "cosine", method: str = "threshold"):
+        super().__init__(metric=metric)
+        self.count_method = method
+        self.decision: SpeakerCount | None = None
+
+    def __call__(self, embeddings, segmentations=None, num_clusters=None, **kwargs):
+        self.decision = None
+        hard_clusters, soft_clusters, centroids = super().__call__(
+            embeddings, segmentations=segmentations, num_clusters=num_clusters, **kwargs
+        )
+        if self.decision is None:  # one speaker forced, or too few embeddings to cluster
+            self.decision = SpeakerCount(len(centroids), "given" if num_clusters else "too short")
+        return hard_clusters, soft_clusters, centroids
+
+    def cluster(self, embeddings, min_clusters, max_clusters, num_clusters=None):
+        if num_clusters is not None:
+            clusters = super().cluster(embeddings, min_clusters, max_clusters, num_clusters)
+            clusters = _at_least(embeddings, clusters, num_clusters)
+            self.decision = SpeakerCount(len(np.unique(clusters)), "given")
+            return clusters
+        unit = embeddings / np.linalg.norm(embeddings, axis=-1, keepdims=True)
+        top = min(max_clusters, MAX_CANDIDATE_SPEAKERS, len(unit) - 1)
+        candidates = self._candidates(unit, max(2, min_clusters), top)
+        if min_clusters <= 1:
+            candidates[1] = np.zeros(len(unit), dtype=int)
+        if self.count_method == "silhouette":
+            distinct = {
+                count: clusters
+                for count, clusters in candidates.items()
+                if count == 1 or _closest_centroids(unit, clusters) < SAME_VOICE_COSINE
+            }
+            scores = {count: _separation(unit, clusters) for count, clusters in distinct.items()}
+            chosen = max(scores, key=lambda count: (scores[count], -count)) if scores else None
+            clusters = (
+                distinct[chosen] if chosen else super().cluster(unit, min_clusters, max_clusters)
+            )
+        else:
+            clusters = super().cluster(embeddings, min_clusters, max_clusters)
+            chosen = len(np.unique(clusters))
+            candidates[chosen] = clusters
+            scores = {count: _separation(unit, c) for count, c in candidates.items()}
+        clusters = _at_least(unit, clusters, min_clusters)
+        self.decision = _decision(len(np.unique(clusters)), self.count_method, scores)
+        return clusters
+
+    def _candidates(self, embeddings: np.ndarray, low: int, high: int) -> dict[int, np.ndarray]:
+        """Clusters for each count from `low` to `high` that pyannote can really make."""
+        candidates = {}
+        for count in range(low, high + 1):
+            with contextlib.redirect_stdout(io.StringIO()):  # pyannote prints when it falls short
+                # pyannote's own search for a known count (it normalises its input in place)
+                clusters = super().cluster(embeddings.copy(), count, count, count)
+            if len(np.unique(clusters)) < count:  # not enough large clusters: nor for more
+                break
+            candidates[count] = clusters
+        return candidates
+
+
+def _decision(chosen: int, method: str, scores: dict[int, float]) -> SpeakerCount:
+    others = [score for count, score in scores.items() if count != chosen]
+    margin = scores[chosen] - max(others) if chosen in scores and others else None
+    return SpeakerCount(
+        speakers=chosen,
+        method=method,
+        margin=None if margin is None else round(margin, 4),
+        uncertain=margin is not None and margin < UNCERTAIN_MARGIN,
+        scores={str(count): round(score, 4) for count, score in sorted(scores.items())},
+    )
+
+
+def _at_least(embeddings: np.ndarray, clusters: np.ndarray, count: int) -> np.ndarray:
+    """`clusters`, or a plain cut into `count` when pyannote's small-cluster rule kept fewer:
+    a count the user gave is honoured exactly."""
+    if len(np.unique(clusters)) >= count or len(embeddings) < count:
+        return clusters
+    # centroid linkage can have inversions (fewer clusters than asked); average cannot
+    return AgglomerativeClustering(
+        n_clusters=count, metric="cosine", linkage="average"
+    ).fit_predict(embeddings)
+
+
+def _closest_centroids(embeddings: np.ndarray, clusters: np.ndarray) -> float:
+    """Cosine similarity of the two most alike cluster centroids."""
+    centroids = np.array([embeddings[clusters == k].mean(axis=0) for k in np.unique(clusters)])
+    centroids /= np.linalg.norm(centroids, axis=-1, keepdims=True)
+    similarity = centroids @ centroids.T
+    np.fill_diagonal(similarity, -1.0)
+    return float(similarity.max())
+
+
+def _separation(embeddings: np.ndarray, clusters: np.ndarray) -> float:
+    found = len(np.unique(clusters))
+    if found == 1:
+        return ONE_SPEAKER_SILHOUETTE
+    if found >= len(embeddings):
+        return -1.0
+    return float(silhouette_score(embeddings, clusters, metric="cosine"))

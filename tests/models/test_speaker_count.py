@@ -1,0 +1,90 @@
+"""The per-clip speaker count, on embeddings with a known number of groups.
+
+The clustering is plain arithmetic on vectors, so known groups of vectors test
+it directly; tests/stages/test_diarize.py runs it inside the real pipeline.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from pyannote.core import SlidingWindow, SlidingWindowFeature
+
+from pipeline.models.speaker_count import CountingClustering
+
+DIMENSION = 192
+
+
+def _voices(groups: int, per_group: int = 30, spread: float = 0.35, seed: int = 0):
+    """(chunks, 1 local speaker, dimension) embeddings around `groups` random voices."""
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((groups, DIMENSION))
+    rows = [
+        centre + spread * rng.standard_normal(DIMENSION)
+        for centre in centres
+        for _ in range(per_group)
+    ]
+    order = rng.permutation(len(rows))
+    embeddings = np.array(rows)[order][:, None, :]
+    truth = np.repeat(np.arange(groups), per_group)[order]
+    return embeddings, truth
+
+
+def _segmentations(chunks: int) -> SlidingWindowFeature:
+    # every local speaker active on every frame of its chunk, alone
+    return SlidingWindowFeature(np.ones((chunks, 10, 1)), SlidingWindow(duration=5.0, step=0.5))
+
+
+def _clustering(method: str = "silhouette") -> CountingClustering:
+    clustering = CountingClustering(method=method)
+    clustering.instantiate({"method": "centroid", "min_cluster_size": 12, "threshold": 0.7})
+    return clustering
+
+
+@pytest.mark.parametrize("groups", [1, 2, 3, 5])
+def test_the_count_is_the_number_of_groups(groups):
+    embeddings, truth = _voices(groups)
+    clustering = _clustering()
+    hard, _, centroids = clustering(embeddings, _segmentations(len(embeddings)))
+
+    assert len(centroids) == groups
+    assert clustering.decision.speakers == groups
+    assert clustering.decision.method == "silhouette"
+    # each found speaker holds exactly one group
+    for found in np.unique(hard[:, 0]):
+        assert len(np.unique(truth[hard[:, 0] == found])) == 1
+    assert not clustering.decision.uncertain
+
+
+def test_exact_minimum_and_maximum_counts_are_honoured():
+    embeddings, _ = _voices(3)
+    segmentations = _segmentations(len(embeddings))
+    clustering = _clustering()
+
+    assert len(clustering(embeddings, segmentations, num_clusters=2)[2]) == 2
+    assert clustering.decision.method == "given" and clustering.decision.margin is None
+    assert len(clustering(embeddings, segmentations, min_clusters=4)[2]) == 4
+    assert len(clustering(embeddings, segmentations, max_clusters=2)[2]) == 2
+    assert len(clustering(embeddings, segmentations, max_clusters=1)[2]) == 1
+
+
+def test_overlapping_voices_give_a_small_margin_flagged_uncertain():
+    clear, _ = _voices(2, spread=0.3)
+    blurred, _ = _voices(2, spread=1.2)
+    clustering = _clustering()
+    clustering(clear, _segmentations(len(clear)))
+    clear_margin = clustering.decision.margin
+    clustering(blurred, _segmentations(len(blurred)))
+
+    assert clustering.decision.margin < clear_margin
+    assert {"1", "2"} <= set(clustering.decision.scores)
+
+
+def test_the_threshold_count_reports_its_margin_against_the_other_counts():
+    embeddings, _ = _voices(3)
+    clustering = _clustering("threshold")
+    clustering(embeddings, _segmentations(len(embeddings)))
+    decision = clustering.decision
+    assert decision.method == "threshold" and decision.speakers == 3
+    best_other = max(v for k, v in decision.scores.items() if k != "3")
+    assert decision.margin == pytest.approx(decision.scores["3"] - best_other, abs=1e-3)
