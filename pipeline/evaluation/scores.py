@@ -13,17 +13,20 @@ from pipeline.evaluation.datasets import EvalItem
 from pipeline.evaluation.metrics import (
     AttributionErrors,
     DiarizationErrors,
+    OverlapRecall,
     TextErrors,
     TranslationRow,
     TranslationScores,
     align_translations,
     diarization_errors,
+    overlap_recall,
     spans_outside_speech,
     text_errors,
     translation_scores,
     words_outside_speech,
     wrong_speaker_words,
 )
+from pipeline.types import SpeakerTurn
 
 if TYPE_CHECKING:
     from pipeline.models.registry import Models
@@ -60,6 +63,7 @@ class FileScores:
     speakers_found: int = 0
     speakers_reference: int | None = None
     attribution: AttributionErrors | None = None
+    overlap: OverlapRecall | None = None  # needs turns with text (TSV)
     hallucinated_words: int | None = None
     hallucinated_cues: int | None = None
     hallucinations: list[dict[str, Any]] = field(default_factory=list)
@@ -90,6 +94,7 @@ class OverallScores:
     speakers_right: int  # files whose speaker count matches the reference
     speakers_scored: int
     attribution: AttributionErrors | None
+    overlap: OverlapRecall | None
     hallucinated_words: int | None
     hallucinated_cues: int | None
     translation: TranslationScores | None
@@ -149,6 +154,9 @@ def score_file(
         cues = transcript.cues.get(language, [])
         spans = [(cue.start, cue.end) for cue in cues]
         result.hallucinated_cues = spans_outside_speech(spans, item.turns, uem)
+    if item.rows is not None:
+        rows = [(SpeakerTurn(r.start, r.end, r.speaker), r.text) for r in item.rows]
+        result.overlap = overlap_recall(words, rows, transcript.turns, language=language)
     if translated:
         result.translation_rows = _translation_rows(item, transcript)
         result.translation = translation_scores(result.translation_rows)
@@ -206,6 +214,7 @@ def overall_scores(files: list[FileScores]) -> OverallScores:
         speakers_right=sum(f.speakers_found == f.speakers_reference for f in scored_speakers),
         speakers_scored=len(scored_speakers),
         attribution=_pool(f.attribution for f in done),
+        overlap=_pool(f.overlap for f in done),
         hallucinated_words=sum(f.hallucinated_words or 0 for f in hallucinated)
         if hallucinated
         else None,
