@@ -7,7 +7,8 @@ SHA-256 of its inputs, written as canonical JSON:
     vad        extract key, vad options, VAD model
     diarize    extract key, diarization options (not display names), diarization models
     asr        vad key, asr options, Whisper model (name and SHA-256)
-    attribute  asr key, diarize key, attribution options (min_turn_words, keep_share)
+    overlap    asr key, diarize key, overlap options (words recovered from overlapped turns)
+    attribute  asr key, diarize key, overlap key, attribution options (min_turn_words, keep_share)
     translate  attribute key, translate options, translation model
 
 plus `CACHE_FORMAT` and the versions of the libraries that compute the stages. So
@@ -38,13 +39,14 @@ from pydantic import BaseModel
 from pipeline.config import AudioOptions
 from pipeline.stages.audio import Audio, file_sha256, load_audio
 from pipeline.stages.writers import atomic_write_text
-from pipeline.types import Segment, Sentence, SourceInfo, SpeakerTurn, SpeechRegion
+from pipeline.types import Segment, Sentence, SourceInfo, SpeakerTurn, SpeechRegion, Word
 
 if TYPE_CHECKING:
     import numpy as np
 
     from pipeline.stages.asr import Recognition
     from pipeline.stages.diarize import DiarizationResult
+    from pipeline.stages.overlap import Recovery
     from pipeline.timing import StageClock
 
 log = logging.getLogger("pipeline")
@@ -242,6 +244,15 @@ def load_recognition(data: Any) -> Recognition:
         segments=[Segment.from_dict(s) for s in data["segments"]],
         language=data["language"],
         dropped=list(data["dropped"]),
+    )
+
+
+def load_recovery(data: Any) -> Recovery:
+    from pipeline.stages.overlap import Recovery
+
+    return Recovery(
+        segments=[Segment.from_dict(s) for s in data["segments"]],
+        reassigned=[Word.from_dict(w) for w in data["reassigned"]],
     )
 
 

@@ -21,6 +21,7 @@ from pipeline.cache import (
     load_attribution,
     load_diarization,
     load_recognition,
+    load_recovery,
     load_speech,
     load_translations,
 )
@@ -29,6 +30,7 @@ from pipeline.models.registry import Models
 from pipeline.stages.asr import recognise
 from pipeline.stages.attribution import attribute_segments
 from pipeline.stages.diarize import DiarizationResult, diarize
+from pipeline.stages.overlap import Recovery, apply_recovery, recover_overlaps
 from pipeline.stages.sentences import build_sentences
 from pipeline.stages.subtitles import build_tracks
 from pipeline.stages.translate import TARGET, translate_sentences
@@ -128,15 +130,31 @@ def process_clip(
         models.whisper.info.name,
     )
 
+    recovered, overlap_key = cache.run(
+        "overlap",
+        {"asr": asr_key, "diarize": diarize_key, "overlap": config.overlap},
+        lambda: recover_overlaps(
+            audio.samples,
+            recognition.segments,
+            speakers.turns,
+            models.whisper,
+            config.asr,
+            config.overlap,
+            source.audio_offset,
+        ),
+        load_recovery,
+        clock,
+    )
     options = config.diarization
     (segments, sentences), sentences_key = cache.run(
         "attribute",
         {
             "asr": asr_key,
             "diarize": diarize_key,
+            "overlap": overlap_key,
             "options": [options.min_turn_words, options.keep_share] if options.enabled else None,
         },
-        lambda: _attribute(recognition.segments, speakers, config),
+        lambda: _attribute(recognition.segments, recovered, speakers, config),
         load_attribution,
         clock,
     )
@@ -220,14 +238,19 @@ def _find_speech(
 
 
 def _attribute(
-    segments: list[Segment], speakers: DiarizationResult, config: Config
+    segments: list[Segment],
+    recovered: Recovery,
+    speakers: DiarizationResult,
+    config: Config,
 ) -> tuple[list[Segment], list[Sentence]]:
-    """Each word to its speaker (when diarizing), then whole sentences from the words."""
+    """Each word to its speaker (when diarizing), corrected and completed where speakers
+    overlap (`pipeline.stages.overlap`), then whole sentences from the words."""
     options = config.diarization
     if options.enabled:
         segments = attribute_segments(
             segments, speakers.exclusive_turns, options.min_turn_words, options.keep_share
         )
+        segments = apply_recovery(segments, recovered)
     return segments, build_sentences(segments)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 # Every waveform handed between stages is mono float32 at this rate.
 SAMPLE_RATE = 16000
 
@@ -23,6 +23,10 @@ class Word:
     probability: float
     speaker: str | None = None
     speaker_share: float | None = None  # share of the word's time its speaker talks
+    # Recovered from an overlapped turn decoded on its own (pipeline.stages.overlap): said
+    # underneath another voice; `unsure` when Whisper's confidence in it was low.
+    recovered: bool = False
+    unsure: bool = False
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Word:
