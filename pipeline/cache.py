@@ -9,7 +9,8 @@ SHA-256 of its inputs, written as canonical JSON:
     asr        vad key, asr options (engine and compute type among them), Whisper model
                (name and SHA-256), and the English beam when Whisper translates (its
                English is decoded in the same pass)
-    attribute  asr key, diarize key, attribution options (min_turn_words, keep_share)
+    overlap    asr key, diarize key, overlap options (words recovered from overlapped turns)
+    attribute  asr key, diarize key, overlap key, attribution options (min_turn_words, keep_share)
     translate  attribute key, translate options, translation model
 
 plus `CACHE_FORMAT` and the versions of the libraries that compute the stages. So
@@ -42,6 +43,7 @@ from pipeline.errors import one_line
 from pipeline.files import atomic_write_text, file_sha256
 from pipeline.stages.audio import Audio, load_audio
 from pipeline.types import (
+    Recovery,
     Segment,
     Sentence,
     SourceInfo,
@@ -49,6 +51,7 @@ from pipeline.types import (
     SpeakerTurn,
     SpeechRegion,
     TranslatedSpan,
+    Word,
 )
 
 if TYPE_CHECKING:
@@ -273,6 +276,13 @@ def load_recognition(data: Any) -> Recognition:
         language=data["language"],
         dropped=list(data["dropped"]),
         english=[TranslatedSpan.from_dict(span) for span in data.get("english", [])],
+    )
+
+
+def load_recovery(data: Any) -> Recovery:
+    return Recovery(
+        segments=[Segment.from_dict(s) for s in data["segments"]],
+        reassigned=[Word.from_dict(w) for w in data["reassigned"]],
     )
 
 

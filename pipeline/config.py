@@ -420,6 +420,53 @@ class CheckOptions(Section):
     )
 
 
+class OverlapOptions(Section):
+    enabled: bool = Field(
+        True,
+        description="Recover the words said underneath another voice: where the diarizer "
+        "finds two speakers at once, decode each overlapped turn again on its own window and "
+        "add what the transcript lacks, to that turn's speaker (JSON: `recovered`). Needs "
+        "diarization.",
+    )
+    min_overlap: float = Field(
+        0.3, ge=0, description="Shortest overlap of two speakers' turns that is re-decoded, s."
+    )
+    padding: float = Field(
+        0.2, ge=0, description="Seconds added at each end of an overlapped turn's window."
+    )
+    min_words: int = Field(
+        2,
+        ge=1,
+        description="Fewest new words in a row kept from a re-decoded turn: a lone new word is "
+        "more often the same word heard differently than speech that was missed.",
+    )
+    min_probability: float = Field(
+        0.35,
+        ge=0,
+        le=1,
+        description="Least mean Whisper word probability of a run of recovered words: below "
+        "it the run is more often noise read as words than speech, and is left out.",
+    )
+    twin_similarity: float = Field(
+        0.75,
+        gt=0,
+        le=1,
+        description="A new word spelled at least this much like (difflib ratio) a word the "
+        "transcript has within 1 s counts as that word, not as new.",
+    )
+    unsure_probability: float = Field(
+        0.4,
+        ge=0,
+        le=1,
+        description="Recovered words below this Whisper word probability are marked `unsure`.",
+    )
+    unsure_logprob: float = Field(
+        -1.0,
+        description="Recovered words of a decode whose average log-probability is below this "
+        "are marked `unsure`.",
+    )
+
+
 class RuntimeOptions(Section):
     threads: int = Field(
         1,
@@ -479,6 +526,7 @@ class Config(Section):
     translate: TranslateOptions = TranslateOptions()
     output: OutputOptions = OutputOptions()
     checks: CheckOptions = CheckOptions()
+    overlap: OverlapOptions = OverlapOptions()
     runtime: RuntimeOptions = RuntimeOptions()
     fetch: FetchOptions = FetchOptions()
 

@@ -26,6 +26,7 @@ from pipeline.cache import (
     load_attribution,
     load_diarization,
     load_recognition,
+    load_recovery,
     load_speech,
     load_translations,
 )
@@ -33,18 +34,28 @@ from pipeline.config import Config
 from pipeline.errors import PipelineError
 from pipeline.models.registry import Models
 from pipeline.stages.asr import recognise
-from pipeline.stages.attribution import attribute_segments
+from pipeline.stages.attribution import apply_recovery, attribute_segments
 from pipeline.stages.audio import check_local_file
 from pipeline.stages.checks import check_sentences
 from pipeline.stages.diarize import DiarizationResult, diarize
 from pipeline.stages.fetch import output_name
+from pipeline.stages.overlap import Decoder, recover_overlaps
 from pipeline.stages.sentences import build_sentences
 from pipeline.stages.subtitles import build_tracks
 from pipeline.stages.translate import TARGET, translate_sentences
 from pipeline.stages.vad import detect_speech, group_regions
 from pipeline.stages.writers import LONGEST_SUFFIX, output_pattern, write_outputs
 from pipeline.timing import StageClock
-from pipeline.types import Download, ModelInfo, Segment, Sentence, SpeechRegion, Transcript
+from pipeline.types import (
+    SAMPLE_RATE,
+    Download,
+    ModelInfo,
+    Recovery,
+    Segment,
+    Sentence,
+    SpeechRegion,
+    Transcript,
+)
 
 log = logging.getLogger("pipeline")
 T = TypeVar("T")
@@ -151,15 +162,28 @@ def process_clip(
         models.whisper.info.name,
     )
 
+    recovered, overlap_key = cache.run(
+        "overlap",
+        {"asr": asr_key, "diarize": diarize_key, "overlap": config.overlap},
+        lambda: recover_overlaps(
+            recognition.segments,
+            speakers.turns,
+            window_decoder(audio.samples, source.audio_offset, config, models),
+            config.overlap,
+        ),
+        load_recovery,
+        clock,
+    )
     options = config.diarization
     (segments, sentences), sentences_key = cache.run(
         "attribute",
         {
             "asr": asr_key,
             "diarize": diarize_key,
+            "overlap": overlap_key,
             "options": [options.min_turn_words, options.keep_share] if options.enabled else None,
         },
-        lambda: _attribute(recognition.segments, speakers, config),
+        lambda: _attribute(recognition.segments, recovered, speakers, config),
         load_attribution,
         clock,
     )
@@ -264,15 +288,32 @@ def _find_speech(
     return regions, group_regions(regions, config.vad)
 
 
+def window_decoder(samples, offset: float, config: Config, models: Models) -> Decoder:
+    """Recognition of one window (clip timeline) for the overlap stage: the first pass's
+    model, options and filters, on `samples` that start at `offset`."""
+    duration = len(samples) / SAMPLE_RATE
+
+    def decode(start: float, end: float) -> list[Segment]:
+        window = SpeechRegion(max(0.0, start - offset), min(duration, end - offset))
+        return recognise(samples, [window], models.whisper, config.asr, offset, False).segments
+
+    return decode
+
+
 def _attribute(
-    segments: list[Segment], speakers: DiarizationResult, config: Config
+    segments: list[Segment],
+    recovered: Recovery,
+    speakers: DiarizationResult,
+    config: Config,
 ) -> tuple[list[Segment], list[Sentence]]:
-    """Each word to its speaker (when diarizing), then whole sentences from the words."""
+    """Each word to its speaker (when diarizing), corrected and completed where speakers
+    overlap (`pipeline.stages.overlap`), then whole sentences from the words."""
     options = config.diarization
     if options.enabled:
         segments = attribute_segments(
             segments, speakers.exclusive_turns, options.min_turn_words, options.keep_share
         )
+        segments = apply_recovery(segments, recovered)
     return segments, build_sentences(segments)
 
 

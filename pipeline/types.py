@@ -23,6 +23,10 @@ class Word:
     probability: float
     speaker: str | None = None
     speaker_share: float | None = None  # share of the word's time its speaker talks
+    # Recovered from an overlapped turn decoded on its own (pipeline.stages.overlap): said
+    # underneath another voice; `unsure` when Whisper's confidence in it was low.
+    recovered: bool = False
+    unsure: bool = False
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Word:
@@ -159,6 +163,14 @@ class SpeechRegion:
 
     start: float
     end: float
+
+
+@dataclass
+class Recovery:
+    """What the overlap stage found under another voice (see `pipeline.stages.overlap`)."""
+
+    segments: list[Segment] = field(default_factory=list)  # recovered words, one speaker each
+    reassigned: list[Word] = field(default_factory=list)  # heard words, with their speaker
 
 
 @dataclass

@@ -13,7 +13,7 @@ from pipeline.run import process_clip
 from pipeline.types import SpeechRegion
 from tests import support
 
-EVERY_STAGE = {"extract", "vad", "diarize", "asr", "attribute", "cues"}
+EVERY_STAGE = {"extract", "vad", "diarize", "asr", "overlap", "attribute", "cues"}
 
 
 def test_keys_do_not_depend_on_spelling_or_order():
@@ -94,7 +94,7 @@ def test_changing_one_stage_reruns_only_that_stage_and_those_after_it(clip, tmp_
     english = load_config(None, {"translate.engine": "whisper"})
     english_models = Models(english)
     translated, ran, hits = run(clip, english, english_models, root)
-    assert ran == {"extract", "asr", "attribute", "translate", "cues"}
+    assert ran == {"extract", "asr", "overlap", "attribute", "translate", "cues"}
     assert hits == {"vad", "diarize"}
     assert all(s.translation for s in translated.sentences)
     assert translated.segments == first.segments
@@ -102,7 +102,7 @@ def test_changing_one_stage_reruns_only_that_stage_and_those_after_it(clip, tmp_
     # A VAD option: speech detection and everything that depends on it, not diarization.
     stricter = load_config(None, {"translate.engine": "whisper", "vad.threshold": 0.6})
     _, ran, hits = run(clip, stricter, english_models, root)
-    assert ran == {"extract", "vad", "asr", "attribute", "translate", "cues"}
+    assert ran == {"extract", "vad", "asr", "overlap", "attribute", "translate", "cues"}
     assert hits == {"diarize"}
 
     # A display name is not an input of any stage.

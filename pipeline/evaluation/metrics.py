@@ -279,6 +279,72 @@ def spans_outside_speech(
 
 
 @dataclass
+class OverlapRecall:
+    """Reference words of overlapped turns, and how many were recognised for their speaker."""
+
+    reference_words: int = 0
+    recognised: int = 0
+    turns: int = 0  # reference turns that another speaker talks over
+
+    @property
+    def rate(self) -> float | None:
+        return self.recognised / self.reference_words if self.reference_words else None
+
+    def __add__(self, other: OverlapRecall) -> OverlapRecall:
+        return OverlapRecall(
+            self.reference_words + other.reference_words,
+            self.recognised + other.recognised,
+            self.turns + other.turns,
+        )
+
+    def to_dict(self) -> dict[str, float | int | None]:
+        return {**asdict(self), "rate": self.rate}
+
+
+def overlap_recall(
+    words: list[Word],
+    rows: list[tuple[SpeakerTurn, str]],
+    hypothesis: list[SpeakerTurn],
+    tolerance: float = 0.25,
+    language: str = "ru",
+) -> OverlapRecall:
+    """Share of the words of overlapped reference turns recognised for the right speaker.
+
+    A reference turn (with its text) counts when another speaker's turn overlaps it. Its
+    words are aligned (jiwer) with the hypothesis words whose midpoint lies within the
+    turn, `tolerance` seconds either side, and whose speaker maps (one-to-one, as for
+    wrong-speaker words) to the turn's speaker; the hits are the recognised words.
+    """
+    import jiwer
+
+    turns = [turn for turn, _ in rows]
+    mapping = speaker_mapping(turns, hypothesis)
+    result = OverlapRecall()
+    for turn, text in rows:
+        if not any(
+            other.speaker != turn.speaker
+            and min(turn.end, other.end) > max(turn.start, other.start)
+            for other in turns
+        ):
+            continue
+        reference = normalise_text(text, language=language)
+        if not reference:
+            continue
+        said = " ".join(
+            w.text
+            for w in words
+            if turn.start - tolerance <= (w.start + w.end) / 2 <= turn.end + tolerance
+            and mapping.get(w.speaker or "") == turn.speaker
+        )
+        result.turns += 1
+        result.reference_words += len(reference.split())
+        hypothesis_text = normalise_text(said, language=language)
+        if hypothesis_text:
+            result.recognised += jiwer.process_words(reference, hypothesis_text).hits
+    return result
+
+
+@dataclass
 class TranslationRow:
     """One reference unit (a turn, or a whole file) and the English aligned to it."""
 

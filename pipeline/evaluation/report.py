@@ -48,12 +48,13 @@ def render_markdown(report: EvalReport) -> str:
         f"overrides: {report.overrides or 'none'}",
         "",
         "| file | WER | WER, numbers as words | CER | DER | DER ±0.25 s | speakers found/ref | "
-        "wrong speaker | hallucinated words (cues) | BLEU | chrF | rule violations |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "wrong speaker | overlap recall | hallucinated words (cues) | BLEU | chrF | "
+        "rule violations |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for scores in report.files:
         if scores.error:
-            lines.append(f"| {scores.id} | error: {scores.error} |" + " |" * 10)
+            lines.append(f"| {scores.id} | error: {scores.error} |" + " |" * 11)
         else:
             lines.append(_accuracy_row(scores.id, scores))
     lines.append(_accuracy_row("**all**", overall))
@@ -100,6 +101,7 @@ def _accuracy_row(name: str, s: FileScores | OverallScores) -> str:
         _pct(s.der_collar.rate if s.der_collar else None),
         speakers,
         _pct(s.attribution.rate if s.attribution else None),
+        _pct(s.overlap.rate if s.overlap else None),
         hallucinated,
         _number(s.translation.bleu if s.translation else None),
         _number(s.translation.chrf if s.translation else None),

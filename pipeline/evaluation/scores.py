@@ -15,12 +15,14 @@ from pipeline.evaluation.metrics import (
     CheckCounts,
     CheckLabel,
     DiarizationErrors,
+    OverlapRecall,
     TextErrors,
     TranslationRow,
     TranslationScores,
     align_translations,
     check_counts,
     diarization_errors,
+    overlap_recall,
     share_right_count,
     spans_outside_speech,
     text_errors,
@@ -28,7 +30,7 @@ from pipeline.evaluation.metrics import (
     words_outside_speech,
     wrong_speaker_words,
 )
-from pipeline.types import SpeakerCount
+from pipeline.types import SpeakerCount, SpeakerTurn
 
 if TYPE_CHECKING:
     from pipeline.models.registry import Models
@@ -70,6 +72,7 @@ class FileScores:
     speakers_reference: int | None = None
     speaker_count: SpeakerCount | None = None  # how clearly the count was chosen
     attribution: AttributionErrors | None = None
+    overlap: OverlapRecall | None = None  # needs turns with text (TSV)
     hallucinated_words: int | None = None
     hallucinated_cues: int | None = None
     hallucinations: list[dict[str, Any]] = field(default_factory=list)
@@ -102,6 +105,7 @@ class OverallScores:
     speakers_scored: int
     speakers_right_share: float | None
     attribution: AttributionErrors | None
+    overlap: OverlapRecall | None
     hallucinated_words: int | None
     hallucinated_cues: int | None
     translation: TranslationScores | None
@@ -167,6 +171,9 @@ def score_file(
         cues = transcript.cues.get(language, [])
         spans = [(cue.start, cue.end) for cue in cues]
         result.hallucinated_cues = spans_outside_speech(spans, item.turns, uem)
+    if item.rows is not None:
+        rows = [(SpeakerTurn(r.start, r.end, r.speaker), r.text) for r in item.rows]
+        result.overlap = overlap_recall(words, rows, transcript.turns, language=language)
     if translated:
         result.translation_rows = _translation_rows(item, transcript)
         result.translation = translation_scores(result.translation_rows)
@@ -247,6 +254,7 @@ def overall_scores(files: list[FileScores]) -> OverallScores:
         speakers_scored=len(scored_speakers),
         speakers_right_share=share_right_count(scored_speakers),
         attribution=_pool(f.attribution for f in done),
+        overlap=_pool(f.overlap for f in done),
         hallucinated_words=sum(f.hallucinated_words or 0 for f in hallucinated)
         if hallucinated
         else None,

@@ -14,7 +14,7 @@ from itertools import groupby
 
 import numpy as np
 
-from pipeline.types import Segment, SpeakerTurn, Word
+from pipeline.types import Recovery, Segment, SpeakerTurn, Word
 
 
 def attribute_segments(
@@ -121,3 +121,26 @@ class _TurnTable:
         nearest = int(np.argmin(gap))
         speaker = self.speakers[int(np.argmax(self.membership[nearest]))]
         return replace(word, speaker=speaker, speaker_share=0.0)
+
+
+def apply_recovery(segments: list[Segment], recovery: Recovery) -> list[Segment]:
+    """Attributed `segments` with the words the overlap stage gave to another speaker
+    moved to that speaker, and its recovered segments put in, in time order."""
+    speakers = {_identity(word): word.speaker for word in recovery.reassigned}
+    result = []
+    for segment in segments:
+        if not any(_identity(word) in speakers for word in segment.words):
+            result.append(segment)
+            continue
+        words = [
+            replace(word, speaker=speakers[_identity(word)], speaker_share=None)
+            if _identity(word) in speakers
+            else word
+            for word in segment.words
+        ]
+        result += split_by_speaker(segment, words)
+    return sorted([*result, *recovery.segments], key=lambda segment: segment.start)
+
+
+def _identity(word: Word) -> tuple[str, float, float]:
+    return word.text, word.start, word.end

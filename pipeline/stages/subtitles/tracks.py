@@ -75,9 +75,7 @@ def _sentence_cues(
         frozenset() if one_line else _overlap_boundaries(own, sentence.speaker, all_words)
     )
     cues = []
-    for i, j in chunk(
-        tokens, fits, rules.language, rules.line_chars * rules.max_lines, overlap_breaks
-    ):
+    for i, j in _pieces(tokens, fits, rules, overlap_breaks, _said_at_once(own, all_words)):
         lines = wrap_lines(tokens[i:j], rules.line_chars, rules.max_lines, prefix, rules.language)
         cues.append(
             Cue(
@@ -91,6 +89,44 @@ def _sentence_cues(
             )
         )
     return cues
+
+
+def _pieces(
+    tokens: list[str],
+    fits: Callable[[int, int], bool],
+    rules: CueRules,
+    overlap_breaks: frozenset[int],
+    forced: bool,
+) -> list[tuple[int, int]]:
+    """`chunk` the tokens; when `forced`, first cut them at every overlap break."""
+    bounds = [0, *sorted(overlap_breaks), len(tokens)] if forced else [0, len(tokens)]
+    pieces = []
+    for low, high in itertools.pairwise(bounds):
+        preferred = frozenset(b - low for b in overlap_breaks if low < b < high)
+        part = chunk(
+            tokens[low:high],
+            lambda i, j, low=low: fits(low + i, low + j),
+            rules.language,
+            rules.line_chars * rules.max_lines,
+            preferred,
+        )
+        pieces += [(low + i, low + j) for i, j in part]
+    return pieces
+
+
+def _said_at_once(own: list[Word], all_words: list[Word]) -> bool:
+    """Whether these words overlap speech the overlap stage recovered (or are such speech):
+    two people really talking at once, not Whisper's loose word times, so their
+    overlapping words must get a dialogue cue of their own."""
+    if any(word.recovered for word in own):
+        return True
+    speaker = own[0].speaker if own else None
+    return any(
+        other.recovered
+        and other.speaker != speaker
+        and any(other.start < word.end and word.start < other.end for word in own)
+        for other in all_words
+    )
 
 
 def _overlap_boundaries(
