@@ -244,10 +244,33 @@ def test_two_runs_at_once_share_the_work_and_do_each_clip_once(good_folder, tmp_
     assert all(r["status"] in ("done", "cached") for r in rows)
 
 
+# The decoder's own scores: CTranslate2's int8 sums come out a little different with another
+# number of threads (a worker process has fewer): a word's probability moved by 0.053 once,
+# while the words and times stay the same.
+DECODER_SCORES = {"avg_logprob", "no_speech_prob", "probability", "translation_confidence"}
+
+
 def comparable(path: Path) -> dict:
     data = json.loads(path.read_text(encoding="utf-8"))
     data.pop("stage_seconds")
     return data
+
+
+def differences(first, second, where="") -> list[str]:
+    """Where two transcripts differ, decoder scores within 0.1 counted as the same."""
+    if isinstance(first, dict) and isinstance(second, dict):
+        if first.keys() != second.keys():
+            return [f"{where}: keys {sorted(first.keys() ^ second.keys())}"]
+        return [d for key in first for d in differences(first[key], second[key], f"{where}.{key}")]
+    if isinstance(first, list) and isinstance(second, list):
+        if len(first) != len(second):
+            return [f"{where}: {len(first)} != {len(second)} items"]
+        pairs = zip(first, second, strict=True)
+        return [d for i, (a, b) in enumerate(pairs) for d in differences(a, b, f"{where}[{i}]")]
+    score = where.rsplit(".", 1)[-1] in DECODER_SCORES
+    if score and isinstance(first, float) and isinstance(second, float):
+        return [] if abs(first - second) <= 0.1 else [f"{where}: {first} != {second}"]
+    return [] if first == second else [f"{where}: {first!r} != {second!r}"]
 
 
 def test_dask_cluster_gives_the_same_transcripts_as_one_process(
@@ -275,7 +298,7 @@ def test_dask_cluster_gives_the_same_transcripts_as_one_process(
         outputs_of(out, "b/clip one.mp4")[2],
         outputs_of(local_out, "a/b/clip one.mp4")[2],
     )
-    assert comparable(dask_json) == comparable(local_json)
+    assert differences(comparable(dask_json), comparable(local_json)) == []
     workers = {r.worker for r in report.results if r.status == "done"}
     assert len(workers) == 1 and workers != {f"{os.uname().nodename}:{os.getpid()}"}
 
@@ -290,7 +313,8 @@ def test_two_worker_processes_give_the_same_results_as_one_process(
     assert {r.path: r.error for r in report.results} == {r.path: r.error for r in local.results}
     for rel, status in statuses(local).items():
         if status == "done":
-            assert comparable(outputs_of(out, rel)[2]) == comparable(outputs_of(local_out, rel)[2])
+            ours, theirs = outputs_of(out, rel)[2], outputs_of(local_out, rel)[2]
+            assert differences(comparable(ours), comparable(theirs)) == []
     workers = {r.worker for r in report.results if r.status == "done"}
     assert workers and f"{os.uname().nodename}:{os.getpid()}" not in workers
 
