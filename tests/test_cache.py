@@ -118,7 +118,7 @@ def test_changing_one_stage_reruns_only_that_stage_and_those_after_it(clip, tmp_
         None, {"translate.engine": "whisper", "asr.engine": "openai-whisper"}
     )
     _, ran, hits = run(clip, torch_engine, Models(torch_engine), root)
-    assert ran == {"extract", "asr", "attribute", "translate", "cues"}
+    assert ran == {"extract", "asr", "overlap", "attribute", "translate", "cues"}
     assert hits == {"vad", "diarize"}
 
     # A damaged entry is recomputed, not trusted.
