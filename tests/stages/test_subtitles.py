@@ -271,3 +271,23 @@ def test_the_bilingual_track_wraps_its_translation_to_the_configured_line_length
     assert " ".join(english) == sentences[0].translation
     assert len(english) == 2 and all(len(line) <= 24 for line in english)
     assert not [v for v in report if v.language == "ru-en" and v.rule == "line_length"]
+
+
+def test_a_long_translation_is_not_cut_into_a_piece_too_short_to_show():
+    # The hard ru_council clip: this English over one 3.4 s sentence ended in a 0.76 s cue.
+    words, at = [], 0.5
+    for token in ["Маршрут", "будет", "очный", "перевозщик", "отказался", "работать."]:
+        words.append(Word(token, at, at + 0.5, 0.9, "SPEAKER_00"))
+        at += 0.56
+    sentences = build_sentences([Segment(0.5, at, "", words)])
+    sentences[
+        0
+    ].translation = (
+        "The marshal will be responsible for the transfer of the person who refused to work."
+    )
+    tracks, report = build_tracks(words, sentences, "ru", "en", OutputOptions(), 25.0, None)
+    english = tracks["en"]
+    assert len(english) == 2
+    assert " ".join(line for cue in english for line in cue.lines) == sentences[0].translation
+    assert all(cue.end - cue.start >= OutputOptions().min_cue_duration for cue in english)
+    assert not [v for v in report if v.language == "en" and v.rule == "min_duration"]

@@ -17,7 +17,7 @@ from pipeline.stages.subtitles.display import (
 )
 from pipeline.stages.subtitles.lines import chunk, wrap_lines
 from pipeline.stages.subtitles.report import check_cues
-from pipeline.stages.subtitles.rules import CueRules, rules_for
+from pipeline.stages.subtitles.rules import EPSILON, CueRules, rules_for
 from pipeline.stages.subtitles.timing import fit_timing, separate, snap
 from pipeline.types import Cue, RuleViolation, Sentence, Word
 
@@ -200,8 +200,14 @@ def _spread(
 
     def fits(i: int, j: int) -> bool:
         share = span * len(" ".join(tokens[i:j])) / total
-        return share <= rules.max_duration and (
-            wrap_lines(tokens[i:j], rules.line_chars, rules.max_lines, prefix, rules.language)
+        # A part ends a gap before the next part; the whole sentence's span is what it
+        # is, however short.
+        shown = share - (rules.min_gap if j < len(tokens) else 0.0)
+        whole = (i, j) == (0, len(tokens))
+        return (
+            (whole or shown >= rules.min_duration - EPSILON)
+            and share <= rules.max_duration
+            and wrap_lines(tokens[i:j], rules.line_chars, rules.max_lines, prefix, rules.language)
             is not None
         )
 
