@@ -127,8 +127,8 @@ def _push_neighbours(
     """A cue still short of its time moves the cues before it earlier and those after it
     later, as far as a chain of them can go.
 
-    Each moved cue keeps the time it needs, its lead and linger, and some of its own
-    speech on screen; the short cue starts no earlier than its own lead allows and ends
+    Each moved cue keeps the time it needs, its lead and linger, and the middle of its
+    own speech on screen; the short cue starts no earlier than its own lead allows and ends
     no later than its own linger. (Borrowing asks only the next cue on each side: in a
     run of closely packed sentences that was not enough for long English.)
     """
@@ -172,7 +172,9 @@ def _room_before(
         free = cue.start - snap_up(max(0.0, speech_start - rules.max_lead), rules)
         if position > 0:
             free = min(free, cue.start - rules.min_gap - cues[position - 1].end + room)
-        in_view = cue.end - speech_start - rules.frame  # still shows some of its speech
+        # still shown at the middle of its speech: Whisper's word times can be early, so
+        # a cue ending just after its first word's time could end before the voice starts
+        in_view = cue.end - _middle(cue)
         room = max(0.0, min(spare + max(0.0, free), in_view))
     return room
 
@@ -189,9 +191,13 @@ def _room_after(
         free = snap(speech_end + rules.max_linger, rules) - cue.end
         if position + 1 < len(cues):
             free = min(free, cues[position + 1].start - rules.min_gap - cue.end + room)
-        in_view = speech_end - cue.start - rules.frame
+        in_view = _middle(cue) - cue.start
         room = max(0.0, min(spare + max(0.0, free), in_view))
     return room
+
+
+def _middle(cue: Cue) -> float:
+    return sum(speech_span(cue)) / 2
 
 
 def _end_by(
