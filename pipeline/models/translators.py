@@ -8,11 +8,12 @@ sentences here by time. Which one ran is never hidden.
 
 from __future__ import annotations
 
+import itertools
 import shutil
 import tempfile
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +21,16 @@ from pipeline.config import TranslateOptions
 from pipeline.errors import PipelineError
 from pipeline.files import file_sha256
 from pipeline.models.whisper import LoadedWhisper
+from pipeline.stages.subtitles.lines import break_cost
 from pipeline.stages.translate import SOURCE, TARGET, Translator
 from pipeline.types import ModelInfo, Sentence, TranslatedSpan
 
 # A span of English that overlaps no sentence goes to the nearest one within this, seconds.
 NEAREST_SENTENCE = 1.0
+# Splitting a span's English between sentences: the cost of a break point a whole text's
+# length away from where time puts it, against `break_cost` (1 after a full stop, 8 mid-
+# clause): a full stop within a third of the text from that point beats a mid-clause break.
+SPLIT_DISTANCE_COST = 20.0
 # CTranslate2's length penalty for Argos: scores are log-probabilities over length**this.
 ARGOS_LENGTH_PENALTY = 0.2
 
@@ -54,10 +60,67 @@ class WhisperTranslator:
     ) -> list[tuple[str, float | None]]:
         given: list[list[TranslatedSpan]] = [[] for _ in sentences]
         for span in heard:
-            index = _sentence_for(span, sentences)
-            if index is not None:
-                given[index].append(span)
+            for index, part in _laid_on_sentences(span, sentences):
+                given[index].append(part)
         return [_joined(spans) for spans in given]
+
+
+def _laid_on_sentences(
+    span: TranslatedSpan, sentences: list[Sentence]
+) -> list[tuple[int, TranslatedSpan]]:
+    """`span` on the sentences it overlaps, its text split between them by time.
+
+    Whisper decodes a speech window's English in segments that often cover several
+    sentences; given whole to one of them, a short sentence got the English of three
+    and its cues could not be read in time. A span that overlaps no sentence goes
+    whole to the nearest one within NEAREST_SENTENCE.
+    """
+    overlapped = [
+        index
+        for index, sentence in enumerate(sentences)
+        if min(span.end, sentence.end) - max(span.start, sentence.start) > 0
+    ]
+    if len(overlapped) < 2:
+        index = _sentence_for(span, sentences)
+        return [] if index is None else [(index, span)]
+    tokens = span.text.split()
+    boundaries = [
+        _time_share(span, (sentences[a].end + sentences[b].start) / 2)
+        for a, b in itertools.pairwise(overlapped)
+    ]
+    cuts = [0, *_split_points(tokens, boundaries), len(tokens)]
+    return [
+        (index, replace(span, text=" ".join(tokens[low:high])))
+        for index, (low, high) in zip(overlapped, itertools.pairwise(cuts), strict=True)
+        if high > low
+    ]
+
+
+def _time_share(span: TranslatedSpan, moment: float) -> float:
+    length = span.end - span.start
+    return min(1.0, max(0.0, (moment - span.start) / length)) if length > 0 else 0.5
+
+
+def _split_points(tokens: list[str], shares: list[float]) -> list[int]:
+    """Token positions, one per share of the text's length, in order: each at a good
+    break point (`break_cost`) near its share. Dynamic programming over positions."""
+    ends = list(itertools.accumulate(len(token) + 1 for token in tokens))
+    total = max(1, ends[-1] - 1) if ends else 1
+
+    def cost(position: int, share: float) -> float:
+        chars = ends[position - 1] - 1 if position > 0 else 0
+        at_edge = position in (0, len(tokens))
+        fit = 0.0 if at_edge else break_cost(tokens, position, TARGET)
+        return fit + SPLIT_DISTANCE_COST * abs(chars / total - share)
+
+    positions = range(len(tokens) + 1)
+    best = {p: (cost(p, shares[0]), [p]) for p in positions} if shares else {}
+    for share in shares[1:]:
+        best = {
+            p: min((best[q][0] + cost(p, share), [*best[q][1], p]) for q in positions if q <= p)
+            for p in positions
+        }
+    return min(best.values())[1] if best else []
 
 
 def _sentence_for(span: TranslatedSpan, sentences: list[Sentence]) -> int | None:

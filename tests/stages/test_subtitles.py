@@ -14,7 +14,15 @@ from hypothesis import strategies as st
 
 from pipeline.config import OutputOptions
 from pipeline.stages.sentences import build_sentences
-from pipeline.stages.subtitles import build_tracks, check_cues, rules_for, summarise, wrap_lines
+from pipeline.stages.subtitles import (
+    build_tracks,
+    check_cues,
+    reading_chars,
+    rules_for,
+    summarise,
+    wrap_lines,
+)
+from pipeline.stages.subtitles.timing import fit_timing
 from pipeline.types import Cue, Segment, Sentence, Word
 
 LINE = {"ru": 39, "en": 42}
@@ -271,3 +279,81 @@ def test_the_bilingual_track_wraps_its_translation_to_the_configured_line_length
     assert " ".join(english) == sentences[0].translation
     assert len(english) == 2 and all(len(line) <= 24 for line in english)
     assert not [v for v in report if v.language == "ru-en" and v.rule == "line_length"]
+
+
+def test_a_long_translation_is_not_cut_into_a_piece_too_short_to_show():
+    # The hard ru_council clip: this English over one 3.4 s sentence ended in a 0.76 s cue.
+    words, at = [], 0.5
+    for token in ["Маршрут", "будет", "очный", "перевозщик", "отказался", "работать."]:
+        words.append(Word(token, at, at + 0.5, 0.9, "SPEAKER_00"))
+        at += 0.56
+    sentences = build_sentences([Segment(0.5, at, "", words)])
+    sentences[
+        0
+    ].translation = (
+        "The marshal will be responsible for the transfer of the person who refused to work."
+    )
+    tracks, report = build_tracks(words, sentences, "ru", "en", OutputOptions(), 25.0, None)
+    english = tracks["en"]
+    assert len(english) == 2
+    assert " ".join(line for cue in english for line in cue.lines) == sentences[0].translation
+    assert all(cue.end - cue.start >= OutputOptions().min_cue_duration for cue in english)
+    assert not [v for v in report if v.language == "en" and v.rule == "min_duration"]
+
+
+def test_long_english_gets_the_time_it_needs_and_shares_it_by_length():
+    # The opening of the hard ru_council clip (its recognised words, times evened out within
+    # each sentence): the resident's English needs 5.4 s where she speaks 3.9 s. Her
+    # sentence gets that time; its two English cues share it less the gap between them.
+    said = [
+        (1.333, 2.353, "Добрый вечер.", "Good evening."),
+        (2.713, 3.933, "Начинаем заседание.", "Let's start the procedure."),
+        (4.513, 5.933, "Сегодня у нас три вопросы.", "Today we have three questions."),
+        (
+            6.493,
+            10.413,
+            "Когда включит от отления в нашем доме, детьемёрзнут уже вторую неделю.",
+            "When we turn on the alarm in our house, the children are already in the second "
+            "week already.",
+        ),
+    ]
+    words, segments, english = [], [], []
+    for start, end, text, translation in said:
+        tokens = text.split()
+        step = (end - start) / len(tokens)
+        own = [
+            Word(token, start + k * step, start + (k + 1) * step, 0.9, "SPEAKER_00")
+            for k, token in enumerate(tokens)
+        ]
+        words += own
+        segments.append(Segment(start, end, text, own))
+        english.append(translation)
+    sentences = build_sentences(segments)
+    for sentence, translation in zip(sentences, english, strict=True):
+        sentence.translation = translation
+    tracks, report = build_tracks(words, sentences, "ru", "en", OutputOptions(), 25.0, None)
+    assert " ".join(line for cue in tracks["en"] for line in cue.lines) == " ".join(english)
+    assert [v for v in report if v.language == "ru"] == []
+    assert [v for v in report if v.language == "en" and v.rule != "reading_speed"] == []
+    # Within a frame's rounding of 17 (17.4 when the gap was taken from the pieces' shares).
+    speeds = [reading_chars(cue) / (cue.end - cue.start) for cue in tracks["en"]]
+    assert max(speeds) < 17.2
+
+
+def test_a_short_cue_takes_time_from_a_run_of_cues_before_it():
+    # Borrowing asks only the next cue on each side; here the cue before the long one has no
+    # time to spare until the one before it moves earlier too (each within its lead).
+    def said(start, end, *lines):
+        return Cue(start, end, list(lines), "A", speech_start=start, speech_end=end)
+
+    cues = [
+        said(2.0, 3.0, "Добрый вечер, да."),
+        said(3.1, 4.1, "Начинаем, коллеги."),
+        said(4.2, 5.2, "Сегодня у нас три вопроса,", "и всё про тепло."),
+        said(5.3, 6.3, "Прошу не перебивать."),
+    ]
+    rules = rules_for(OutputOptions(), "ru", 25.0)
+    timed = fit_timing(cues, rules)
+    assert check_cues(timed, rules, "ru") == []  # 18.5 characters a second before
+    # the cues moved earlier are still on screen at the middle of their speech
+    assert all(c.end >= (c.speech_start + c.speech_end) / 2 for c in timed[:2])

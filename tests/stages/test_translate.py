@@ -163,6 +163,30 @@ def test_whisper_english_is_laid_onto_the_sentences_by_time(models):
     assert WhisperTranslator(models.whisper).translate(sentences, []) == [("", None)] * 3
 
 
+def test_whisper_english_over_several_sentences_is_split_between_them_by_time(models):
+    # The hard ru_council clip: one English segment over three short Russian sentences
+    # went whole to the last one, whose cues then asked for 32 characters a second.
+    sentences = _sentences(["Добрый вечер.", "Начинаем заседание.", "Сегодня три вопроса."])
+    heard = [
+        _span(0.0, 5.5, "Good evening. Let's start the meeting. Today we have three questions."),
+        _span(6.0, 7.5, "And if there is nothing, then come to me."),  # after the third only
+    ]
+    translated = WhisperTranslator(models.whisper).translate(sentences, heard)
+    assert [text for text, _ in translated] == [
+        "Good evening.",
+        "Let's start the meeting.",
+        "Today we have three questions. And if there is nothing, then come to me.",
+    ]
+    # One English sentence over two Russian ones breaks at its comma, nearest their boundary.
+    two = _sentences(["А если ничего не будет?", "Тогда приходите ко мне."])
+    heard = [_span(0.0, 3.5, "And if there is nothing by the 20th, then come to me in person.")]
+    translated = WhisperTranslator(models.whisper).translate(two, heard)
+    assert [text for text, _ in translated] == [
+        "And if there is nothing by the 20th,",
+        "then come to me in person.",
+    ]
+
+
 def test_asking_for_argos_without_a_package_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setattr(
         "pipeline.models.translators.find_argos_package", lambda options, cache: None

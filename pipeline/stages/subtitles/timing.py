@@ -40,6 +40,8 @@ def fit_timing(
         _lengthen(cue, previous, following, rules, demand)
     for index in range(len(cues)):  # a cue's own text comes before its translation's
         _borrow(cues, index, rules, reading_chars)
+    for index in range(len(cues)):
+        _push_neighbours(cues, index, rules, demand)
     return separate(cues, rules)
 
 
@@ -117,6 +119,117 @@ def _borrow(cues: list[Cue], index: int, rules: CueRules, demand: Callable[[Cue]
             following.end = min(
                 following.end, _frames_down(following.start + rules.max_duration, rules)
             )
+
+
+def _push_neighbours(
+    cues: list[Cue], index: int, rules: CueRules, demand: Callable[[Cue], float]
+) -> None:
+    """A cue still short of its time moves the cues before it earlier and those after it
+    later, as far as a chain of them can go.
+
+    Each moved cue keeps the time it needs, its lead and linger, and the middle of its
+    own speech on screen; the short cue starts no earlier than its own lead allows and ends
+    no later than its own linger. (Borrowing asks only the next cue on each side: in a
+    run of closely packed sentences that was not enough for long English.)
+    """
+    cue = cues[index]
+    short = _frames_up(_needed_capped(cue, rules, demand) - (cue.end - cue.start), rules)
+    if short <= EPSILON:
+        return
+    speech_start, speech_end = speech_span(cue)
+    if index > 0:
+        previous = cues[index - 1]
+        lead_room = cue.start - snap_up(max(0.0, speech_start - rules.max_lead), rules)
+        free = cue.start - rules.min_gap - previous.end
+        earlier = _frames_down(
+            min(short, lead_room, free + _room_before(cues, index - 1, rules, demand)), rules
+        )
+        if earlier > 0:
+            cue.start = round(cue.start - earlier, 3)
+            _end_by(cues, index - 1, cue.start - rules.min_gap, rules, demand)
+            short -= earlier
+    if short > EPSILON and index + 1 < len(cues):
+        following = cues[index + 1]
+        linger_room = snap(speech_end + rules.max_linger, rules) - cue.end
+        free = following.start - rules.min_gap - cue.end
+        later = _frames_down(
+            min(short, linger_room, free + _room_after(cues, index + 1, rules, demand)), rules
+        )
+        if later > 0:
+            cue.end = round(cue.end + later, 3)
+            _start_by(cues, index + 1, cue.end + rules.min_gap, rules, demand)
+
+
+def _room_before(
+    cues: list[Cue], index: int, rules: CueRules, demand: Callable[[Cue], float]
+) -> float:
+    """How much earlier cue `index` can end, moving the cues before it as needed."""
+    room = 0.0
+    for position in range(index + 1):
+        cue = cues[position]
+        speech_start = speech_span(cue)[0]
+        spare = max(0.0, cue.end - cue.start - _need_frames(cue, rules, demand))
+        free = cue.start - snap_up(max(0.0, speech_start - rules.max_lead), rules)
+        if position > 0:
+            free = min(free, cue.start - rules.min_gap - cues[position - 1].end + room)
+        # still shown at the middle of its speech: Whisper's word times can be early, so
+        # a cue ending just after its first word's time could end before the voice starts
+        in_view = cue.end - _middle(cue)
+        room = max(0.0, min(spare + max(0.0, free), in_view))
+    return room
+
+
+def _room_after(
+    cues: list[Cue], index: int, rules: CueRules, demand: Callable[[Cue], float]
+) -> float:
+    """How much later cue `index` can start, moving the cues after it as needed."""
+    room = 0.0
+    for position in range(len(cues) - 1, index - 1, -1):
+        cue = cues[position]
+        speech_end = speech_span(cue)[1]
+        spare = max(0.0, cue.end - cue.start - _need_frames(cue, rules, demand))
+        free = snap(speech_end + rules.max_linger, rules) - cue.end
+        if position + 1 < len(cues):
+            free = min(free, cues[position + 1].start - rules.min_gap - cue.end + room)
+        in_view = _middle(cue) - cue.start
+        room = max(0.0, min(spare + max(0.0, free), in_view))
+    return room
+
+
+def _middle(cue: Cue) -> float:
+    return sum(speech_span(cue)) / 2
+
+
+def _end_by(
+    cues: list[Cue], index: int, end: float, rules: CueRules, demand: Callable[[Cue], float]
+) -> None:
+    """Cue `index` ends by `end`: shortened to its need first (a cue already short keeps
+    its length), then moved earlier with the cues before it."""
+    while index >= 0 and cues[index].end > end + EPSILON:
+        cue = cues[index]
+        keep = min(cue.end - cue.start, _need_frames(cue, rules, demand))
+        cue.end = round(end, 3)
+        cue.start = min(cue.start, round(end - keep, 3))
+        end = cue.start - rules.min_gap
+        index -= 1
+
+
+def _start_by(
+    cues: list[Cue], index: int, start: float, rules: CueRules, demand: Callable[[Cue], float]
+) -> None:
+    """Cue `index` starts at `start` or later: shortened to its need first (a cue already
+    short keeps its length), then moved later with the cues after it."""
+    while index < len(cues) and cues[index].start < start - EPSILON:
+        cue = cues[index]
+        keep = min(cue.end - cue.start, _need_frames(cue, rules, demand))
+        cue.start = round(start, 3)
+        cue.end = max(cue.end, round(start + keep, 3))
+        start = cue.end + rules.min_gap
+        index += 1
+
+
+def _need_frames(cue: Cue, rules: CueRules, demand: Callable[[Cue], float]) -> float:
+    return _frames_up(_needed_capped(cue, rules, demand), rules)
 
 
 def _needed_capped(cue: Cue, rules: CueRules, demand: Callable[[Cue], float]) -> float:

@@ -17,7 +17,7 @@ from pipeline.stages.subtitles.display import (
 )
 from pipeline.stages.subtitles.lines import chunk, wrap_lines
 from pipeline.stages.subtitles.report import check_cues
-from pipeline.stages.subtitles.rules import CueRules, rules_for
+from pipeline.stages.subtitles.rules import EPSILON, CueRules, rules_for
 from pipeline.stages.subtitles.timing import fit_timing, separate, snap
 from pipeline.types import Cue, RuleViolation, Sentence, Word
 
@@ -200,21 +200,30 @@ def _spread(
 
     def fits(i: int, j: int) -> bool:
         share = span * len(" ".join(tokens[i:j])) / total
-        return share <= rules.max_duration and (
-            wrap_lines(tokens[i:j], rules.line_chars, rules.max_lines, prefix, rules.language)
+        # A part ends a gap before the next part; the whole sentence's span is what it
+        # is, however short.
+        shown = share - (rules.min_gap if j < len(tokens) else 0.0)
+        whole = (i, j) == (0, len(tokens))
+        return (
+            (whole or shown >= rules.min_duration - EPSILON)
+            and share <= rules.max_duration
+            and wrap_lines(tokens[i:j], rules.line_chars, rules.max_lines, prefix, rules.language)
             is not None
         )
 
     pieces = chunk(tokens, fits, rules.language, rules.line_chars * rules.max_lines)
-    weights = [len(" ".join(tokens[i:j])) + 1 for i, j in pieces]
+    # The span less the gaps between the pieces is shared by length, so each piece is
+    # read at the sentence's own pace (shared with the gaps, the longest fell behind).
+    lengths = [len(" ".join(tokens[i:j])) for i, j in pieces]
+    shown = span - rules.min_gap * (len(pieces) - 1)
     cues, at = [], start
-    for (i, j), weight in zip(pieces, weights, strict=True):
-        until = at + span * weight / sum(weights)
+    for (i, j), length in zip(pieces, lengths, strict=True):
+        until = snap(at + shown * length / max(1, sum(lengths)) + rules.frame / 2, rules)
         lines = wrap_lines(tokens[i:j], rules.line_chars, rules.max_lines, prefix, rules.language)
         cues.append(
             Cue(
                 start=snap(at, rules),
-                end=snap(until, rules),
+                end=min(until, snap(end, rules)),
                 lines=lines or [" ".join(tokens[i:j])],
                 speaker=sentence.speaker,
                 sentence_id=sentence.id,
@@ -222,9 +231,7 @@ def _spread(
                 speech_end=sentence.end,
             )
         )
-        at = until
-    for earlier, later in itertools.pairwise(cues):
-        earlier.end = round(max(earlier.start, later.start - rules.min_gap), 3)
+        at = until + rules.min_gap
     return cues
 
 
