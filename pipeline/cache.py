@@ -64,7 +64,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("pipeline")
 
 # Bump when a stage's code changes what it returns for the same inputs.
-CACHE_FORMAT = 3  # 2: decoded duration and damage; 3: English spans heard with the Russian
+CACHE_FORMAT = 4  # 2: decoded duration and damage; 3: English spans heard with the Russian;
+# 4: English split between the sentences it spans, words recovered from overlaps
 CACHE_DIR = ".cache"
 # Libraries whose upgrade may change a stage's result.
 _LIBRARIES = [
