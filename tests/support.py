@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from pipeline.types import (
 )
 
 ASTERISK_RU = Path("/usr/share/asterisk/sounds/ru")
+PROJECT = Path(__file__).resolve().parents[1]
 ASTERISK_RU_TEXT = Path("/usr/share/doc/asterisk-core-sounds-ru/core-sounds-ru.txt.gz")
 
 # Clean, whole sentences without digits, chosen by reading the prompt list.
@@ -172,3 +174,17 @@ def handmade_translation() -> Transcript:
     }
     transcript.models = [ENGINE]
     return transcript
+
+
+def run_pipeline(
+    *args: str | Path, timeout: float = 600, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """`python -m pipeline ARGS` in the project folder, as a user runs it; output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT,
+        env=env,
+        timeout=timeout,
+    )

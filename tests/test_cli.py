@@ -3,7 +3,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import jsonschema
@@ -34,14 +33,7 @@ def run_cli(*args: str | Path, argos_dir: Path | None = None) -> subprocess.Comp
     env = dict(os.environ)
     if argos_dir is not None:  # what the English engine is depends on installed packages
         env["ARGOS_PACKAGES_DIR"] = str(argos_dir)
-    return subprocess.run(
-        [sys.executable, "-m", "pipeline", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        env=env,
-        timeout=600,
-    )
+    return support.run_pipeline(*args, env=env)
 
 
 @pytest.fixture(scope="module")

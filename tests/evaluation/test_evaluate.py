@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,6 +18,7 @@ from pipeline.evaluation.metrics import text_errors
 from pipeline.types import SpeakerTurn
 from tests import support
 from tests.conftest import REPO, SAMPLE, UNEXPECTED
+from tests.support import run_pipeline
 
 TSV_HEADER = "start\tend\tspeaker\tru\ten\n"
 
@@ -106,13 +106,7 @@ def test_a_tsv_with_a_bad_row_or_a_missing_column_is_an_error(tmp_path: Path):
 
 
 def run_eval(*args: str | Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "pipeline", "eval", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=120,
-    )
+    return run_pipeline("eval", *args, timeout=120)
 
 
 def test_a_folder_without_media_is_one_line_error(tmp_path: Path):

@@ -2,7 +2,6 @@
 
 import logging
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,9 +12,8 @@ from pipeline.config import OutputOptions
 from pipeline.errors import PipelineError
 from pipeline.publish.burn import burn_subtitles
 from pipeline.types import Transcript
-from tests.conftest import REPO
 from tests.publish.conftest import CLIP_SECONDS
-from tests.support import ASTERISK_RU
+from tests.support import ASTERISK_RU, run_pipeline
 
 WIDTH, HEIGHT = 360, 640  # a phone held upright
 
@@ -47,13 +45,7 @@ def transcript(sample_run) -> Transcript:
 def burned(sample_run, phone_clip, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("burned")
     command = ["render", sample_run.json, "--clip", phone_clip, "--out", out, "--burn", "ru", "-q"]
-    result = subprocess.run(
-        [sys.executable, "-m", "pipeline", *map(str, command)],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=300,
-    )
+    result = run_pipeline(*command, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "no installed font" not in result.stderr  # every Cyrillic letter had a glyph
     return out / "upright.ru.mp4"
@@ -121,13 +113,7 @@ def test_render_checks_the_clip_before_writing_any_file(sample_run, tmp_path):
     out = tmp_path / "out"
     audio_only = ASTERISK_RU / "conf-kicked.wav"
     command = ["render", sample_run.json, "--clip", audio_only, "--out", out, "--burn", "en"]
-    result = subprocess.run(
-        [sys.executable, "-m", "pipeline", *map(str, command)],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=120,
-    )
+    result = run_pipeline(*command, timeout=120)
     assert result.returncode == 1
     assert result.stderr.strip() == f"error: {audio_only}: no video stream to burn subtitles into"
     assert not out.exists()

@@ -16,20 +16,14 @@ from pipeline.publish.render import render_file
 from pipeline.stages.writers import render_json
 from pipeline.types import Edit
 from tests.conftest import REPO
-from tests.support import handmade_translation
+from tests.support import handmade_translation, run_pipeline
 
 MODEL_LIBRARIES = ("torch", "whisper", "pyannote.audio", "silero_vad", "ctranslate2")
 TRACKS = ("ru.srt", "en.srt", "ru-en.srt", "ru.vtt", "en.vtt", "tsv", "rttm")
 
 
 def render(*args: str | Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "pipeline", "render", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=120,
-    )
+    return run_pipeline("render", *args, timeout=120)
 
 
 def changed_copy(source: Path, target: Path, change) -> Path:
