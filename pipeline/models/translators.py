@@ -8,6 +8,9 @@ sentences here by time. Which one ran is never hidden.
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
+import re
 import shutil
 import tempfile
 import zipfile
@@ -25,6 +28,9 @@ from pipeline.types import ModelInfo, Sentence, TranslatedSpan
 
 # A span of English that overlaps no sentence goes to the nearest one within this, seconds.
 NEAREST_SENTENCE = 1.0
+# A span shares its clauses among the sentences it covers at least this share of.
+COVERED_SHARE = 0.5
+CLAUSE_BREAK = re.compile(r"(?<=[.?!;,])\s+")
 # CTranslate2's length penalty for Argos: scores are log-probabilities over length**this.
 ARGOS_LENGTH_PENALTY = 0.2
 
@@ -54,10 +60,49 @@ class WhisperTranslator:
     ) -> list[tuple[str, float | None]]:
         given: list[list[TranslatedSpan]] = [[] for _ in sentences]
         for span in heard:
-            index = _sentence_for(span, sentences)
-            if index is not None:
-                given[index].append(span)
+            for index, piece in _laid(span, sentences):
+                given[index].append(piece)
         return [_joined(spans) for spans in given]
+
+
+def _laid(span: TranslatedSpan, sentences: list[Sentence]) -> list[tuple[int, TranslatedSpan]]:
+    """`span` on the sentence it overlaps most; or, when it covers several sentences and
+    says several clauses, its clauses shared among those sentences in order.
+
+    Whisper's translate task often times two short sentences as one stretch of English:
+    laid whole, one sentence got all of it and the other none.
+    """
+    covered = [i for i, s in enumerate(sentences) if _covered(span, s) >= COVERED_SHARE]
+    clauses = CLAUSE_BREAK.split(span.text.strip())
+    if len(covered) > 1 and len(clauses) > 1:
+        return _shared(span, clauses, covered, sentences)
+    index = _sentence_for(span, sentences)
+    return [] if index is None else [(index, span)]
+
+
+def _covered(span: TranslatedSpan, sentence: Sentence) -> float:
+    length = sentence.end - sentence.start
+    inside = min(span.end, sentence.end) - max(span.start, sentence.start)
+    return inside / length if length > 0 else float(inside >= 0)
+
+
+def _shared(
+    span: TranslatedSpan, clauses: list[str], covered: list[int], sentences: list[Sentence]
+) -> list[tuple[int, TranslatedSpan]]:
+    """Each clause to the covered sentence in whose share of the speech time its middle
+    falls, reading at an even pace through the span."""
+    times = [min(span.end, sentences[i].end) - max(span.start, sentences[i].start) for i in covered]
+    ends = list(itertools.accumulate(t / sum(times) for t in times))
+    characters = sum(len(clause) for clause in clauses)
+    laid, said = [], 0
+    for clause in clauses:
+        middle = (said + len(clause) / 2) / characters
+        said += len(clause)
+        turn = next((k for k, end in enumerate(ends) if middle <= end), len(covered) - 1)
+        sentence = sentences[covered[turn]]
+        start, end = max(span.start, sentence.start), min(span.end, sentence.end)
+        laid.append((covered[turn], dataclasses.replace(span, start=start, end=end, text=clause)))
+    return laid
 
 
 def _sentence_for(span: TranslatedSpan, sentences: list[Sentence]) -> int | None:

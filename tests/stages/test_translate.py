@@ -163,6 +163,28 @@ def test_whisper_english_is_laid_onto_the_sentences_by_time(models):
     assert WhisperTranslator(models.whisper).translate(sentences, []) == [("", None)] * 3
 
 
+def test_whisper_english_spanning_sentences_is_shared_by_clause(models):
+    """One stretch of English for two sentences: each gets its own clause, in order."""
+    sentences = _sentences(["А если ничего не будет?", "Тогда приходите.", "Три."])
+    heard = [
+        _span(0.0, 3.6, "And if nothing is done, then come to me. Please."),
+        _span(4.0, 5.5, "Three, four."),  # one sentence under it: kept whole
+    ]
+    translated = WhisperTranslator(models.whisper).translate(sentences, heard)
+    assert [text for text, _ in translated] == [
+        "And if nothing is done,",
+        "then come to me. Please.",
+        "Three, four.",
+    ]
+
+
+def test_whisper_english_barely_touching_a_sentence_stays_whole(models):
+    sentences = _sentences(["Раз.", "Два."])  # at 0-1.5, 2-3.5 s
+    heard = [_span(0.0, 2.5, "One, and two.")]  # covers a third of the second sentence
+    translated = WhisperTranslator(models.whisper).translate(sentences, heard)
+    assert [text for text, _ in translated] == ["One, and two.", ""]
+
+
 def test_asking_for_argos_without_a_package_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setattr(
         "pipeline.models.translators.find_argos_package", lambda options, cache: None
