@@ -178,8 +178,10 @@ class AsrOptions(Section):
         "for the next, as the whisper command does across its 30 s windows. Off by default: on "
         "the ru_council dev meeting (int8) it saved 1 word on the noisy file (WER with numbers "
         "as words 31.1 % to 30.2 %) and cost 2 on the clean one (12.3 % to 14.2 %: Whisper "
-        "invented «Медведиа.» after the last sentence). The English is never conditioned: "
-        "CTranslate2's translate decode after such a prompt fell into a loop of underscores.",
+        "invented «Медведиа.» after the last sentence; int8 moves a word between identical "
+        "runs). The English is never conditioned: after the earlier English, CTranslate2's "
+        "translate decode once fell into a loop of underscores, and with a fallback for that "
+        "it gained nothing.",
     )
     initial_prompt: str | None = Field(
         None,
