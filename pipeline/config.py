@@ -127,11 +127,12 @@ class AsrOptions(Section):
     compute_type: Literal["int8", "float32", "int8_float32", "float16", "int8_float16"] = Field(
         "int8",
         description="CTranslate2 precision (engine ctranslate2 only; float16 kinds need a GPU). "
-        "On the ru_council dev meeting int8 was 2 words better than float32 on the clean file "
-        "(WER 15.1 % against 17.0 %) and 2 words worse on the noisy one (32.1 % against "
-        "30.2 %, English chrF 36.4 against 39.5), and the whole pipeline took 0.71x the time "
-        "(21.7 s against 30.6 s for the 56 s clean clip, quiet machine). float32 when "
-        "accuracy on noisy audio matters more than time.",
+        "On the ru_council dev meeting (MP4s, WER with numbers as words) int8 was 1 word "
+        "better than float32 on the clean file (12.3 % against 13.2 %) and 2 words worse on "
+        "the noisy one (31.1 % against 29.2 %, the whisper command's own score; English chrF "
+        "37.5 against 38.1), and recognition with its English took about 0.55x the CPU time "
+        "(8.4 s against 15.0 s clean, 11.0 s against 20.3 s noisy). float32 when accuracy on "
+        "noisy audio matters more than time.",
     )
     language: str = Field(
         "ru", description="Language spoken, as a Whisper code (ru, en, uk, ...) or `auto`."
@@ -170,6 +171,17 @@ class AsrOptions(Section):
         0.6,
         description="Drop a window whose no-speech probability is above this and whose text "
         "is unlikely (below `logprob_threshold`).",
+    )
+    condition_on_previous_window: bool = Field(
+        False,
+        description="Give Whisper the Russian text of the earlier speech windows as its prompt "
+        "for the next, as the whisper command does across its 30 s windows. Off by default: on "
+        "the ru_council dev meeting (int8) it saved 1 word on the noisy file (WER with numbers "
+        "as words 31.1 % to 30.2 %) and cost 2 on the clean one (12.3 % to 14.2 %: Whisper "
+        "invented «Медведиа.» after the last sentence; int8 moves a word between identical "
+        "runs). The English is never conditioned: after the earlier English, CTranslate2's "
+        "translate decode once fell into a loop of underscores, and with a fallback for that "
+        "it gained nothing.",
     )
     initial_prompt: str | None = Field(
         None,

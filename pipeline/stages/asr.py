@@ -3,9 +3,10 @@
 Either engine (`asr.engine`: CTranslate2 or openai-whisper) decodes the same
 windows with the same options. When English is wanted from Whisper, each window's
 English is decoded from the encoder output of its Russian pass, so the audio is
-heard once. Each window is decoded on its own (no text carried over from the previous
-one, so one bad window cannot poison the next), then its times are moved onto
-the clip's timeline. Two known Whisper failures are cleaned up afterwards:
+heard once. With `asr.condition_on_previous_window`, the Russian already recognised is
+Whisper's prompt for the next window, as the whisper command carries it from one 30 s
+window to the next; otherwise (the default) each window is decoded on its own. Times are then
+moved onto the clip's timeline. Two known Whisper failures are cleaned up afterwards:
 stock phrases it invents over silence, and decoding loops.
 """
 
@@ -56,7 +57,9 @@ def recognise(
     bar = tqdm(windows, desc="transcribing", unit="window", disable=not progress, leave=False)
     for window in bar:
         chunk = samples[int(window.start * SAMPLE_RATE) : int(window.end * SAMPLE_RATE)]
-        result = whisper_model.decode_window(chunk, _decode_options(options), english_beam)
+        heard_before = options.condition_on_previous_window
+        said = " ".join(s.text for s in segments) if heard_before else ""
+        result = whisper_model.decode_window(chunk, _decode_options(options, said), english_beam)
         languages.append(result.language or options.language)
         english += [_shift_span(span, window.start + offset) for span in result.english]
         for raw in result.segments:
@@ -78,16 +81,20 @@ def _shift_span(span: TranslatedSpan, shift: float) -> TranslatedSpan:
     )
 
 
-def build_prompt(options: AsrOptions) -> str | None:
+def build_prompt(options: AsrOptions, said: str = "") -> str | None:
+    """The initial prompt, the glossary, then `said` (the text of earlier windows): Whisper
+    keeps the prompt's last 223 tokens, so the newest text wins."""
     parts = []
     if options.initial_prompt:
         parts.append(options.initial_prompt.strip())
     if options.glossary:
         parts.append(", ".join(options.glossary) + ".")
+    if said.strip():
+        parts.append(said.strip())
     return " ".join(parts) or None
 
 
-def _decode_options(options: AsrOptions) -> dict[str, Any]:
+def _decode_options(options: AsrOptions, said: str = "") -> dict[str, Any]:
     return {
         "language": None if options.language == "auto" else options.language,
         "task": "transcribe",
@@ -98,7 +105,7 @@ def _decode_options(options: AsrOptions) -> dict[str, Any]:
         "logprob_threshold": options.logprob_threshold,
         "no_speech_threshold": options.no_speech_threshold,
         "condition_on_previous_text": False,
-        "initial_prompt": build_prompt(options),
+        "initial_prompt": build_prompt(options, said),
         "word_timestamps": True,
     }
 

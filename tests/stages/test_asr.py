@@ -122,3 +122,34 @@ def test_ordinary_repetition_is_kept():
         "и",
         "всё",
     ]
+
+
+class _PromptRecorder:
+    """The real Whisper, noting the prompt each window was decoded after."""
+
+    def __init__(self, whisper):
+        self.whisper = whisper
+        self.info = whisper.info
+        self.prompts = []
+
+    def decode_window(self, chunk, options, english_beam):
+        self.prompts.append(options["initial_prompt"])
+        return self.whisper.decode_window(chunk, options, english_beam)
+
+
+@pytest.mark.parametrize("conditioned", [True, False])
+def test_earlier_windows_text_prompts_the_next_only_when_asked(conditioned, models):
+    samples = load_audio(support.ASTERISK_RU / "goodbye.wav").samples
+    length = len(samples) / SAMPLE_RATE
+    twice = np.concatenate([samples, samples])
+    windows = [SpeechRegion(0, length), SpeechRegion(length, 2 * length)]
+    recorder = _PromptRecorder(models.whisper)
+    options = AsrOptions(condition_on_previous_window=conditioned, glossary=["Солдатов"])
+    result = recognise(twice, windows, recorder, options, progress=False)
+
+    first_text = result.segments[0].text
+    assert "до свидания" in normalise(first_text)
+    assert recorder.prompts[0] == "Солдатов."
+    expected = f"Солдатов. {first_text}" if conditioned else "Солдатов."
+    assert recorder.prompts[1] == expected
+    assert "до свидания" in normalise(result.segments[-1].text)
