@@ -5,9 +5,12 @@ small clusters folded into the nearest large one) is scored by how well its
 clusters are separated: the mean silhouette, cosine. One speaker has no
 silhouette; it scores `ONE_SPEAKER_SILHOUETTE`. The count itself comes from:
 
-- `threshold` (default): pyannote's cut of the dendrogram at a fixed distance;
-  the scores then say whether another count separates the voices as well or
-  better (a small or negative margin: the count is uncertain).
+- `threshold` (default): pyannote's cut of the dendrogram at a fixed distance,
+  stepped down to the largest smaller count while two of its centroids are as
+  alike as one voice's (`SAME_VOICE_COSINE`: the cut is in distance between raw
+  means, which a tight pair of one voice's clusters can pass); the scores then
+  say whether another count separates the voices as well or better (a small or
+  negative margin: the count is uncertain).
 - `silhouette`: the best-separated count wins, among counts whose clusters are
   all distinct voices (no two centroids as alike as `SAME_VOICE_COSINE`).
 
@@ -104,6 +107,8 @@ class CountingClustering(pyannote_clustering.AgglomerativeClustering):
         if self._speech is not None:
             clusters = self._speech.merge_same_voice(clusters, min_clusters)
             scores.setdefault(len(np.unique(clusters)), _separation(unit, clusters))
+        if self.count_method == "threshold":
+            clusters = _distinct_voices(unit, clusters, candidates, min_clusters)
         clusters = _at_least(unit, clusters, min_clusters)
         self.decision = _decision(len(np.unique(clusters)), self.count_method, scores)
         return clusters
@@ -160,6 +165,22 @@ class CleanSpeech:
         for offset, mask in zip(self.offsets[members], self.masks[members], strict=True):
             heard[offset : offset + width] |= mask
         return heard
+
+
+def _distinct_voices(
+    embeddings: np.ndarray, clusters: np.ndarray, candidates: dict, min_clusters: int
+) -> np.ndarray:
+    """`clusters`, or the largest smaller candidate count whose voices are all distinct."""
+    count = len(np.unique(clusters))
+    while count > max(min_clusters, 1) and (
+        _closest_centroids(embeddings, clusters) >= SAME_VOICE_COSINE
+    ):
+        smaller = [candidate for candidate in candidates if candidate < count]
+        if not smaller:
+            break
+        count = max(smaller)
+        clusters = candidates[count]
+    return clusters
 
 
 def _renumbered(clusters: np.ndarray) -> np.ndarray:

@@ -116,3 +116,28 @@ def test_two_voices_taking_turns_stay_two():
     clustering = _clustering("threshold")
     clustering(in_turns, _segmentations(60, step=2.5))
     assert clustering.decision.speakers == 2
+
+
+def _two_tight_voices(cosine: float, seed: int = 0) -> np.ndarray:
+    """(60, 1, dimension) embeddings close around two centres `cosine` apart."""
+    rng = np.random.default_rng(seed)
+    first, other = rng.standard_normal((2, DIMENSION))
+    first /= np.linalg.norm(first)
+    other -= (other @ first) * first
+    second = cosine * first + np.sqrt(1 - cosine**2) * other / np.linalg.norm(other)
+    noise = 0.1 / np.sqrt(DIMENSION)
+    rows = [
+        centre + noise * rng.standard_normal(DIMENSION)
+        for _ in range(30)
+        for centre in (first, second)
+    ]
+    return np.array(rows)[:, None, :]
+
+
+@pytest.mark.parametrize(("cosine", "speakers"), [(0.72, 1), (0.6, 2)])
+def test_the_threshold_count_steps_down_while_two_centroids_are_one_voice(cosine, speakers):
+    # Centroids 0.72 apart in cosine pass the 0.7 distance cut, yet are as alike
+    # as one voice's embeddings; 0.6 apart they are two voices.
+    clustering = _clustering("threshold")
+    clustering(_two_tight_voices(cosine), _segmentations(60))
+    assert clustering.decision.speakers == speakers
