@@ -126,7 +126,7 @@ def process_clip(
                 lambda: cache.run(
                     "diarize",
                     parts,
-                    lambda: _diarize(audio.samples, source.audio_offset, config, models),
+                    lambda: diarize_audio(audio.samples, source.audio_offset, config, models),
                     load_diarization,
                     clock,
                 ),
@@ -317,7 +317,8 @@ def _attribute(
     return segments, build_sentences(segments)
 
 
-def _diarize(samples, offset: float, config: Config, models: Models) -> DiarizationResult:
+def diarize_audio(samples, offset: float, config: Config, models: Models) -> DiarizationResult:
+    """The diarization stage on one clip's samples, with the configured speaker counts."""
     options = config.diarization
     return diarize(
         models.diarization.pipeline,

@@ -5,11 +5,19 @@ small clusters folded into the nearest large one) is scored by how well its
 clusters are separated: the mean silhouette, cosine. One speaker has no
 silhouette; it scores `ONE_SPEAKER_SILHOUETTE`. The count itself comes from:
 
-- `threshold` (default): pyannote's cut of the dendrogram at a fixed distance;
-  the scores then say whether another count separates the voices as well or
-  better (a small or negative margin: the count is uncertain).
+- `threshold` (default): pyannote's cut of the dendrogram at a fixed distance,
+  stepped down to the largest smaller count while two of its centroids are as
+  alike as one voice's (`SAME_VOICE_COSINE`: the cut is in distance between raw
+  means, which a tight pair of one voice's clusters can pass); the scores then
+  say whether another count separates the voices as well or better (a small or
+  negative margin: the count is uncertain).
 - `silhouette`: the best-separated count wins, among counts whose clusters are
   all distinct voices (no two centroids as alike as `SAME_VOICE_COSINE`).
+
+Either way, two clusters that claim the same clean speech (frames where their
+chunks hear one speaker only) are merged: each chunk sees its stretch of audio
+on its own, so one far-field voice can be labelled by different chunks into two
+clusters that then share most of their speech; two real voices share little.
 
 The margin is the chosen count's score minus the best other count's.
 """
@@ -30,6 +38,10 @@ from pipeline.types import SpeakerCount
 ONE_SPEAKER_SILHOUETTE = 0.1
 SAME_VOICE_COSINE = 0.7
 MAX_CANDIDATE_SPEAKERS = 10
+# Share of the smaller cluster's clean speech that a second cluster also claims, at
+# and above which the two are one voice. Chosen on ru_council and AMI dev00/dev01
+# only: two ru_council women share up to 0.59, one AMI voice split in two 0.90-1.00.
+SAME_SPEECH_SHARE = 0.8
 # A margin below this: the count is reported as uncertain.
 UNCERTAIN_MARGIN = 0.03
 
@@ -46,9 +58,18 @@ class CountingClustering(pyannote_clustering.AgglomerativeClustering):
         super().__init__(metric=metric)
         self.count_method = method
         self.decision: SpeakerCount | None = None
+        self._speech: CleanSpeech | None = None
+
+    def filter_embeddings(self, embeddings, segmentations=None, min_active_ratio=0.2):
+        kept, chunks, speakers = super().filter_embeddings(
+            embeddings, segmentations=segmentations, min_active_ratio=min_active_ratio
+        )
+        self._speech = CleanSpeech(segmentations, chunks, speakers)
+        return kept, chunks, speakers
 
     def __call__(self, embeddings, segmentations=None, num_clusters=None, **kwargs):
         self.decision = None
+        self._speech = None
         hard_clusters, soft_clusters, centroids = super().__call__(
             embeddings, segmentations=segmentations, num_clusters=num_clusters, **kwargs
         )
@@ -83,6 +104,11 @@ class CountingClustering(pyannote_clustering.AgglomerativeClustering):
             chosen = len(np.unique(clusters))
             candidates[chosen] = clusters
             scores = {count: _separation(unit, c) for count, c in candidates.items()}
+        if self._speech is not None:
+            clusters = self._speech.merge_same_voice(clusters, min_clusters)
+            scores.setdefault(len(np.unique(clusters)), _separation(unit, clusters))
+        if self.count_method == "threshold":
+            clusters = _distinct_voices(unit, clusters, candidates, min_clusters)
         clusters = _at_least(unit, clusters, min_clusters)
         self.decision = _decision(len(np.unique(clusters)), self.count_method, scores)
         return clusters
@@ -98,6 +124,67 @@ class CountingClustering(pyannote_clustering.AgglomerativeClustering):
                 break
             candidates[count] = clusters
         return candidates
+
+
+class CleanSpeech:
+    """Which frames of the clip each embedding heard alone, on one frame grid.
+
+    `segmentations` are the binarized (chunks, frames, local speakers) activities;
+    the embedding of row i is local speaker `speakers[i]` of chunk `chunks[i]`.
+    """
+
+    def __init__(self, segmentations, chunks: np.ndarray, speakers: np.ndarray):
+        activity = np.asarray(segmentations.data) > 0
+        alone = activity.sum(axis=2, keepdims=True) == 1
+        self.masks = (activity & alone)[chunks, :, speakers]  # (embeddings, frames)
+        window = segmentations.sliding_window
+        frame = window.duration / activity.shape[1]
+        starts = (window.start + chunks * window.step) / frame
+        self.offsets = np.round(starts).astype(int)
+        self.frames = int(self.offsets.max(initial=0)) + activity.shape[1]
+
+    def merge_same_voice(self, clusters: np.ndarray, min_clusters: int) -> np.ndarray:
+        """`clusters` with pairs that share most of their clean speech merged, one
+        pair at a time, never below `min_clusters`; renumbered from 0."""
+        clusters = _renumbered(clusters)
+        while clusters.max() + 1 > max(min_clusters, 1):
+            speech = np.array([self._heard(clusters == k) for k in range(clusters.max() + 1)])
+            shared = speech.astype(np.int32) @ speech.T.astype(np.int32)
+            sizes = np.maximum(np.diag(shared), 1)
+            share = shared / np.minimum(sizes[:, None], sizes[None, :])
+            np.fill_diagonal(share, 0.0)
+            first, second = np.unravel_index(np.argmax(share), share.shape)
+            if share[first, second] < SAME_SPEECH_SHARE:
+                break
+            clusters = _renumbered(np.where(clusters == second, first, clusters))
+        return clusters
+
+    def _heard(self, members: np.ndarray) -> np.ndarray:
+        heard = np.zeros(self.frames, dtype=bool)
+        width = self.masks.shape[1]
+        for offset, mask in zip(self.offsets[members], self.masks[members], strict=True):
+            heard[offset : offset + width] |= mask
+        return heard
+
+
+def _distinct_voices(
+    embeddings: np.ndarray, clusters: np.ndarray, candidates: dict, min_clusters: int
+) -> np.ndarray:
+    """`clusters`, or the largest smaller candidate count whose voices are all distinct."""
+    count = len(np.unique(clusters))
+    while count > max(min_clusters, 1) and (
+        _closest_centroids(embeddings, clusters) >= SAME_VOICE_COSINE
+    ):
+        smaller = [candidate for candidate in candidates if candidate < count]
+        if not smaller:
+            break
+        count = max(smaller)
+        clusters = candidates[count]
+    return clusters
+
+
+def _renumbered(clusters: np.ndarray) -> np.ndarray:
+    return np.unique(clusters, return_inverse=True)[1]
 
 
 def _decision(chosen: int, method: str, scores: dict[int, float]) -> SpeakerCount:

@@ -30,9 +30,19 @@ def _voices(groups: int, per_group: int = 30, spread: float = 0.35, seed: int = 
     return embeddings, truth
 
 
-def _segmentations(chunks: int) -> SlidingWindowFeature:
-    # every local speaker active on every frame of its chunk, alone
-    return SlidingWindowFeature(np.ones((chunks, 10, 1)), SlidingWindow(duration=5.0, step=0.5))
+def _segmentations(chunks: int, step: float = 5.0) -> SlidingWindowFeature:
+    # every local speaker active on every frame of its chunk, alone; with the default
+    # step the chunks do not overlap, since the groups are shuffled over time and two
+    # overlapping chunks cannot each hear a different voice alone
+    return SlidingWindowFeature(np.ones((chunks, 10, 1)), SlidingWindow(duration=5.0, step=step))
+
+
+def _voices_in_order(order: list[int], spread: float = 0.3, seed: int = 1) -> np.ndarray:
+    """(chunks, 1, dimension) embeddings: chunk i near random voice `order[i]`."""
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((max(order) + 1, DIMENSION))
+    rows = [centres[group] + spread * rng.standard_normal(DIMENSION) for group in order]
+    return np.array(rows)[:, None, :]
 
 
 def _clustering(method: str = "silhouette") -> CountingClustering:
@@ -88,3 +98,46 @@ def test_the_threshold_count_reports_its_margin_against_the_other_counts():
     assert decision.method == "threshold" and decision.speakers == 3
     best_other = max(v for k, v in decision.scores.items() if k != "3")
     assert decision.margin == pytest.approx(decision.scores["3"] - best_other, abs=1e-3)
+
+
+def test_two_clusters_claiming_the_same_clean_speech_are_one_voice():
+    # Half-overlapping chunks: every stretch is heard alone by an even and an odd
+    # chunk, whose embeddings fall apart (as one far-field voice's did on AMI).
+    seen_twice = _voices_in_order([chunk % 2 for chunk in range(60)])
+    clustering = _clustering("threshold")
+    clustering(seen_twice, _segmentations(60, step=2.5))
+    assert clustering.decision.speakers == 1
+    assert clustering.decision.scores["2"] > 0.5  # the embeddings alone say two
+
+
+def test_two_voices_taking_turns_stay_two():
+    # The same overlapping chunks, a voice per half: they share one chunk's stretch.
+    in_turns = _voices_in_order([chunk // 30 for chunk in range(60)])
+    clustering = _clustering("threshold")
+    clustering(in_turns, _segmentations(60, step=2.5))
+    assert clustering.decision.speakers == 2
+
+
+def _two_tight_voices(cosine: float, seed: int = 0) -> np.ndarray:
+    """(60, 1, dimension) embeddings close around two centres `cosine` apart."""
+    rng = np.random.default_rng(seed)
+    first, other = rng.standard_normal((2, DIMENSION))
+    first /= np.linalg.norm(first)
+    other -= (other @ first) * first
+    second = cosine * first + np.sqrt(1 - cosine**2) * other / np.linalg.norm(other)
+    noise = 0.1 / np.sqrt(DIMENSION)
+    rows = [
+        centre + noise * rng.standard_normal(DIMENSION)
+        for _ in range(30)
+        for centre in (first, second)
+    ]
+    return np.array(rows)[:, None, :]
+
+
+@pytest.mark.parametrize(("cosine", "speakers"), [(0.72, 1), (0.6, 2)])
+def test_the_threshold_count_steps_down_while_two_centroids_are_one_voice(cosine, speakers):
+    # Centroids 0.72 apart in cosine pass the 0.7 distance cut, yet are as alike
+    # as one voice's embeddings; 0.6 apart they are two voices.
+    clustering = _clustering("threshold")
+    clustering(_two_tight_voices(cosine), _segmentations(60))
+    assert clustering.decision.speakers == speakers
