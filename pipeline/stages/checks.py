@@ -39,6 +39,7 @@ _RU_DATE = re.compile(
     r"(\d+)\s+(?:января|февраля|марта|апреля|мая|июня|июля|августа|сентября|октября|ноября|декабря)"
 )
 _EN_ORDINAL = re.compile(r"(\d+)(?:st|nd|rd|th)\b", re.IGNORECASE)
+_NUMBER_SIGN = re.compile(r"\bNo\.\s*(?=\d)")
 _CAPITALISED = re.compile(r"\b[А-ЯЁ][а-яё]{2,}(?:-[А-ЯЁ][а-яё]+)?\b")
 
 # Russian number words, every case form, by value (1 and "одна" left out: too often not a
@@ -261,6 +262,7 @@ def _scale_after(words: list[str], index: int, russian: bool) -> str | None:
 
 def _negation(russian: str, english: str) -> str | None:
     in_russian = any(_RU_NEGATION.match(word) for word in _words(russian))
+    english = _NUMBER_SIGN.sub(" ", english)  # «Cabinet No. 8» says no «no»
     in_english = any(_EN_NEGATION.match(word) for word in _words(english))
     if in_russian == in_english:
         return None

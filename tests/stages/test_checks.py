@@ -40,6 +40,11 @@ def checks(russian: str, english: str | None, confidence: float | None = None) -
             ["negation: only the English is negative"],
         ),
         (
+            "Кабинет номер 8.",
+            "No. 8 is not the office.",
+            ["negation: only the English is negative"],
+        ),
+        (
             "Слово предоставляется Андрею Солдатову из финансового отдела.",
             "The floor is given to Andrew from the financial department.",
             ["names: Солдатов not in the English"],
@@ -130,6 +135,11 @@ def test_wrong_english_is_flagged(russian, english, failed):
         ),
         ("А если к 20-ому ничего не будет?", "And if nothing is done by the twentieth?"),
         ("Извините, я опоздал.", "I'm sorry, I'm late."),
+        # The hard dev meeting's English: «No.» is the number sign, not a negation.
+        (
+            "Тогда приходите ко мне лично в кабинет номер 8.",
+            "then you come to me personally to the Cabinet No. 8.",
+        ),
     ],
 )
 def test_right_english_passes(russian, english):
