@@ -208,7 +208,7 @@ def _numbers_in(text: str, russian: bool, words: bool = True) -> dict[Decimal, s
     table, hundreds = (
         (_RU_NUMBERS, set()) if russian else (_EN_NUMBERS, _EN_HUNDRED) if words else ({}, set())
     )
-    tokens = _words(text)
+    tokens = _number_tokens(text)
     found: dict[Decimal, str] = {}
     index = 0
     while index < len(tokens):
@@ -220,6 +220,16 @@ def _numbers_in(text: str, russian: bool, words: bool = True) -> dict[Decimal, s
         amount = Decimal(value) * _MULTIPLIERS.get(scale or "", 1)
         found.setdefault(amount.normalize(), f"{value} {scale}" if scale else value)
     return found
+
+
+def _number_tokens(text: str) -> list[str]:
+    """The words of `text`, a run of digits with several separators that is no one number
+    («1,5,6», «12.30.45»: a list, a time, a date) split into its digit groups."""
+    tokens = []
+    for token in _words(text):
+        several = token[0].isdigit() and _plain_digits(token).count(".") > 1
+        tokens += re.split(r"[.,]", token) if several else [token]
+    return tokens
 
 
 def _read_number(

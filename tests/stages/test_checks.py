@@ -170,6 +170,14 @@ def test_only_russian_is_read_as_russian():
     assert check_sentence(sentence, CheckOptions(), [], language="uk") == []
 
 
+def test_digit_groups_that_are_no_one_number_are_read_one_by_one():
+    # A 10-minute bench input of asterisk prompts stopped with InvalidOperation here: a run of
+    # digits with several separators was read as one decimal number.
+    assert russian_numbers("кабинеты 1,5,6 и 12.30.45") == {"1", "5", "6", "12", "30", "45"}
+    assert english_numbers("rooms 1,5,6") == {"1", "5", "6"}
+    assert russian_numbers("1,000,000 рублей") == {"1000000"}
+
+
 def test_numbers_are_read_as_digits_words_and_scales():
     assert russian_numbers("в 2025 году двадцать пять человек, 1,5 тысячи рублей") == {
         "2025",
