@@ -9,6 +9,7 @@ the whole file: what a user would get without this project. `task="translate"` r
 from __future__ import annotations
 
 import json
+import logging
 import resource
 import subprocess
 import sys
@@ -23,6 +24,8 @@ from pipeline.files import atomic_write_text, file_sha256
 from pipeline.models.whisper import locate_whisper
 
 DESCRIPTION = "whisper (openai-whisper CLI, defaults: beam 5)"
+FILES_PER_COMMAND = 50
+log = logging.getLogger("pipeline")
 
 
 @dataclass
@@ -36,15 +39,17 @@ class WhisperCliRun:
     task: str = "transcribe"
     cpu_seconds: float = 0.0  # user + system time of the command: less swayed by other load
     segments: list[tuple[float, float, str]] = field(default_factory=list)  # timed text
+    # Files one command ran on: seconds and cpu_seconds are then an equal share of its time.
+    files_in_command: int = 1
 
 
 def whisper_cli_command(
-    clip: Path, model: str, language: str, threads: int, out: Path, task: str = "transcribe"
+    clips: list[Path], model: str, language: str, threads: int, out: Path, task: str = "transcribe"
 ) -> list[str]:
     language_option = ["--language", language] if language != "auto" else []
     return [
         str(Path(sys.executable).with_name("whisper")),
-        str(clip),
+        *(str(clip) for clip in clips),
         "--model",
         model,
         "--task",
@@ -63,7 +68,7 @@ def run_whisper_cli(
     model = str(where.path) if where.path else config.asr.model
     with tempfile.TemporaryDirectory() as out:
         command = whisper_cli_command(
-            clip, model, config.asr.language, config.runtime.threads, Path(out), task
+            [clip], model, config.asr.language, config.runtime.threads, Path(out), task
         )
         started, cpu_before = time.perf_counter(), _children_cpu_seconds()
         done = subprocess.run(command, capture_output=True, text=True)
@@ -73,16 +78,29 @@ def run_whisper_cli(
             last = (done.stderr.strip().splitlines() or ["no message"])[-1]
             raise PipelineError(str(clip), f"whisper CLI failed: {last}")
         result = json.loads((Path(out) / f"{clip.stem}.json").read_text(encoding="utf-8"))
+    return _cli_run(result, seconds, cpu_seconds, where.name, config.asr.language, task)
+
+
+def _cli_run(
+    result: dict,
+    seconds: float,
+    cpu_seconds: float,
+    model: str,
+    language: str,
+    task: str,
+    files: int = 1,
+) -> WhisperCliRun:
     peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return WhisperCliRun(
         text=result.get("text", "").strip(),
-        seconds=round(seconds, 2),
-        cpu_seconds=round(cpu_seconds, 2),
+        seconds=round(seconds / files, 2),
+        cpu_seconds=round(cpu_seconds / files, 2),
         peak_rss_mb=round(peak_kb / 1024, 1),
-        model=where.name,
-        language=config.asr.language,
+        model=model,
+        language=language,
         task=task,
         segments=[(s["start"], s["end"], s["text"].strip()) for s in result.get("segments", [])],
+        files_in_command=files,
     )
 
 
@@ -96,15 +114,86 @@ def cached_whisper_cli(
 ) -> WhisperCliRun:
     """`run_whisper_cli`, remembered in `folder` by the file's SHA-256, model, language and
     task (the CLI takes about real time on one thread: reruns should not pay it again)."""
-    model = locate_whisper(config.asr.model, cache).name
-    suffix = "" if task == "transcribe" else f".{task}"
-    key = f"{file_sha256(clip)}.{model}.{config.asr.language}{suffix}.json"
-    stored = folder / key
+    stored = _stored_run(clip, config, cache, folder, task)
     if stored.is_file():
         data = json.loads(stored.read_text(encoding="utf-8"))
         data["segments"] = [tuple(segment) for segment in data.get("segments", [])]
         return WhisperCliRun(**{**data, "cached": True})
     run = run_whisper_cli(clip, config, cache, task)
-    folder.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(stored, json.dumps(asdict(run), ensure_ascii=False, indent=2) + "\n")
+    _store(run, stored)
     return run
+
+
+def _stored_run(clip: Path, config: Config, cache: Path, folder: Path, task: str) -> Path:
+    model = locate_whisper(config.asr.model, cache).name
+    suffix = "" if task == "transcribe" else f".{task}"
+    return folder / f"{file_sha256(clip)}.{model}.{config.asr.language}{suffix}.json"
+
+
+def _store(run: WhisperCliRun, stored: Path) -> None:
+    stored.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(stored, json.dumps(asdict(run), ensure_ascii=False, indent=2) + "\n")
+
+
+def prefetch_whisper_cli(
+    clips: list[Path],
+    config: Config,
+    cache: Path,
+    folder: Path,
+    task: str = "transcribe",
+    per_command: int = FILES_PER_COMMAND,
+) -> int:
+    """Run the CLI on those of `clips` that `folder` lacks, `per_command` files to a command,
+    and store each file's run as `cached_whisper_cli` would; returns how many ran.
+
+    For sets of many short files, where loading the model for every file would be most of the
+    CLI's time (the pipeline loads its models once for the whole set, too). A file the CLI
+    skips is left out, so `cached_whisper_cli` runs it alone and reports its error.
+    """
+    missing = [
+        clip for clip in clips if not _stored_run(clip, config, cache, folder, task).is_file()
+    ]
+    for start in range(0, len(missing), per_command):
+        part = missing[start : start + per_command]
+        log.info(
+            "eval: plain whisper CLI%s, files %d-%d of %d ...",
+            "" if task == "transcribe" else f" --task {task}",
+            start + 1,
+            start + len(part),
+            len(missing),
+        )
+        for clip, run in _run_many(part, config, cache, task):
+            _store(run, _stored_run(clip, config, cache, folder, task))
+    return len(missing)
+
+
+def _run_many(
+    clips: list[Path], config: Config, cache: Path, task: str
+) -> list[tuple[Path, WhisperCliRun]]:
+    where = locate_whisper(config.asr.model, cache)
+    model = str(where.path) if where.path else config.asr.model
+    with tempfile.TemporaryDirectory() as temporary:
+        # Numbered links: files of the set may share a name in different folders.
+        links = []
+        for number, clip in enumerate(clips):
+            link = Path(temporary) / f"{number:05d}{clip.suffix}"
+            link.symlink_to(clip.resolve())
+            links.append(link)
+        out = Path(temporary) / "out"
+        command = whisper_cli_command(
+            links, model, config.asr.language, config.runtime.threads, out, task
+        )
+        started, cpu_before = time.perf_counter(), _children_cpu_seconds()
+        subprocess.run(command, capture_output=True, text=True)
+        seconds = time.perf_counter() - started
+        cpu_seconds = _children_cpu_seconds() - cpu_before
+        runs = []
+        for clip, link in zip(clips, links, strict=True):
+            written = out / f"{link.stem}.json"
+            if written.is_file():
+                result = json.loads(written.read_text(encoding="utf-8"))
+                run = _cli_run(
+                    result, seconds, cpu_seconds, where.name, config.asr.language, task, len(clips)
+                )
+                runs.append((clip, run))
+    return runs

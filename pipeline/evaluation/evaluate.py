@@ -39,6 +39,8 @@ if TYPE_CHECKING:
     from pipeline.types import Transcript
 
 log = logging.getLogger("pipeline")
+# Sets of more files than this run the baseline CLI on many files per command.
+SHARED_BASELINE_FROM = 10
 
 
 def evaluate_dataset(
@@ -58,6 +60,8 @@ def evaluate_dataset(
     """
     items = load_dataset(data, limit)
     (out_dir / "transcripts").mkdir(parents=True, exist_ok=True)
+    if baseline and len(items) > SHARED_BASELINE_FROM:
+        _prefetch_baseline(items, config, models, out_dir)
     scores: list[FileScores] = []
     model_record: list[dict[str, Any]] = []
     for number, item in enumerate(items, start=1):
@@ -82,6 +86,21 @@ def evaluate_dataset(
         report = _report(data, model_record, scores, overrides)
         write_report(report, out_dir)  # after every file: a long run stopped early keeps some
     return report
+
+
+def _prefetch_baseline(
+    items: list[EvalItem], config: Config, models: Models, out_dir: Path
+) -> None:
+    """The CLI over many files per command, model loaded once per command, as the pipeline
+    loads its models once for the whole set: with a load per file, start-up would be most of
+    the CLI's time on sets of short prompts."""
+    from pipeline.evaluation.baseline import prefetch_whisper_cli
+
+    folder = out_dir / "whisper-cli"
+    prefetch_whisper_cli([item.media for item in items], config, models.cache, folder)
+    if models.translator is not None:
+        english = [item.media for item in items if item.translation or item.rows]
+        prefetch_whisper_cli(english, config, models.cache, folder, "translate")
 
 
 def _problem(item: EvalItem, exc: Exception) -> str:

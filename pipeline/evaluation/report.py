@@ -8,7 +8,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipeline.evaluation.metrics import CheckCounts
-from pipeline.evaluation.scores import EvalReport, FileScores, OverallScores, wer_ratio
+from pipeline.evaluation.scores import (
+    BaselineScores,
+    EvalReport,
+    FileScores,
+    OverallScores,
+    wer_ratio,
+)
 from pipeline.files import atomic_write_text
 
 if TYPE_CHECKING:
@@ -148,6 +154,13 @@ def _count_cells(c: CheckCounts) -> list[int]:
     ]
 
 
+def _baseline_note(baseline: BaselineScores | None) -> str:
+    if baseline is None:
+        return ""
+    shared = f" (1/{baseline.files_in_command} of a run)" if baseline.files_in_command > 1 else ""
+    return shared + (" (cached)" if baseline.cached else "")
+
+
 def _speed_row(s: FileScores) -> str:
     b = s.baseline
     cells = [
@@ -155,7 +168,7 @@ def _speed_row(s: FileScores) -> str:
         f"{s.audio_seconds:.1f}",
         f"{s.seconds:.1f}",
         _number(s.rtf, 3),
-        _number(b.seconds if b else None) + (" (cached)" if b and b.cached else ""),
+        _number(b.seconds if b else None) + _baseline_note(b),
         _pct(b.text.words.rate if b and b.text else None),
         _pct(b.text_numbers.words.rate if b and b.text_numbers else None),
         _number(wer_ratio(s.text, b.text) if b else None, 2),

@@ -52,6 +52,8 @@ class BaselineScores:
     translation: TranslationScores | None = None  # its --task translate, where English is scored
     cpu_seconds: float | None = None
     translate_seconds: float | None = None
+    # Files the CLI command ran on; above 1 the seconds are an equal share of its time.
+    files_in_command: int = 1
 
 
 @dataclass
@@ -219,7 +221,14 @@ def score_baseline(
     if item.text is not None:
         text = text_errors(item.text, run.text, False, language)
         numbers = text_errors(item.text, run.text, True, language)
-    scores = BaselineScores(run.seconds, text, numbers, run.cached, cpu_seconds=run.cpu_seconds)
+    scores = BaselineScores(
+        run.seconds,
+        text,
+        numbers,
+        run.cached,
+        cpu_seconds=run.cpu_seconds,
+        files_in_command=run.files_in_command,
+    )
     if translated and _translation_rows(item, transcript, []):
         log.info("eval: %s: plain whisper CLI, --task translate ...", item.id)
         english = cached_whisper_cli(item.media, config, models.cache, folder, "translate")
