@@ -58,14 +58,20 @@ def evaluate_dataset(
     `labels`: a folder of hand judgements of the English, `<media file name>.tsv`
     (`samples/translation_labels`), to score the per-sentence checks against.
     """
+    from pipeline.evaluation.baseline import FILES_PER_COMMAND  # imports torch
+
     items = load_dataset(data, limit)
     (out_dir / "transcripts").mkdir(parents=True, exist_ok=True)
-    if baseline and len(items) > SHARED_BASELINE_FROM:
-        _prefetch_baseline(items, config, models, out_dir)
     scores: list[FileScores] = []
     model_record: list[dict[str, Any]] = []
     for number, item in enumerate(items, start=1):
         log.info("eval: %d/%d %s ...", number, len(items), item.id)
+        if baseline and len(items) > SHARED_BASELINE_FROM and number % FILES_PER_COMMAND == 1:
+            # The next files' CLI runs, a command at a time: a run stopped early has
+            # both sides of every file it reports.
+            _prefetch_baseline(
+                items[number - 1 : number - 1 + FILES_PER_COMMAND], config, models, out_dir
+            )
         try:
             transcript, seconds, cpu_seconds = _run_pipeline(item, config, models)
             _write_transcript(out_dir, item, transcript)
