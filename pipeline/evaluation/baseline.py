@@ -156,11 +156,11 @@ def prefetch_whisper_cli(
     for start in range(0, len(missing), per_command):
         part = missing[start : start + per_command]
         log.info(
-            "eval: plain whisper CLI%s, files %d-%d of %d ...",
+            "eval: plain whisper CLI%s on %d file(s) in one command (%s ... %s) ...",
             "" if task == "transcribe" else f" --task {task}",
-            start + 1,
-            start + len(part),
-            len(missing),
+            len(part),
+            part[0].name,
+            part[-1].name,
         )
         for clip, run in _run_many(part, config, cache, task):
             _store(run, _stored_run(clip, config, cache, folder, task))
