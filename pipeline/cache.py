@@ -59,13 +59,15 @@ if TYPE_CHECKING:
 
     from pipeline.stages.asr import Recognition
     from pipeline.stages.diarize import DiarizationResult
+    from pipeline.stages.translate import English
     from pipeline.timing import StageClock
 
 log = logging.getLogger("pipeline")
 
 # Bump when a stage's code changes what it returns for the same inputs.
-CACHE_FORMAT = 4  # 2: decoded duration and damage; 3: English spans heard with the Russian;
-# 4: English split between the sentences it spans, words recovered from overlaps
+CACHE_FORMAT = 5  # 2: decoded duration and damage; 3: English spans heard with the Russian;
+# 4: English split between the sentences it spans, words recovered from overlaps; 5: English
+# word log-probabilities, each sentence's own English confidence
 CACHE_DIR = ".cache"
 # Libraries whose upgrade may change a stage's result.
 _LIBRARIES = [
@@ -292,14 +294,19 @@ def load_attribution(data: Any) -> tuple[list[Segment], list[Sentence]]:
     return [Segment.from_dict(s) for s in segments], [Sentence.from_dict(s) for s in sentences]
 
 
-def load_translations(data: Any) -> list[tuple[str, float | None]]:
-    """Each sentence's (English, confidence)."""
+def load_translations(data: Any) -> list[English]:
+    """Each sentence's (English, confidence, its words' log-probabilities)."""
     if not isinstance(data, list):
         raise ValueError("translations must be a list")
-    pairs = [(text, confidence) for text, confidence in data]
-    if not all(isinstance(t, str) and (c is None or isinstance(c, float)) for t, c in pairs):
-        raise ValueError("translations must be (text, confidence) pairs")
-    return pairs
+    triples = [(text, confidence, words) for text, confidence, words in data]
+    if not all(
+        isinstance(t, str)
+        and (c is None or isinstance(c, float))
+        and (w is None or all(isinstance(p, float) for p in w))
+        for t, c, w in triples
+    ):
+        raise ValueError("translations must be (text, confidence, word log-probabilities)")
+    return triples
 
 
 def diarization_options(options: BaseModel) -> dict[str, Any]:

@@ -195,7 +195,7 @@ def process_clip(
             "translate",
             {"sentences": sentences_key, "translate": config.translate, "model": translator.info},
             lambda: [
-                (s.translation or "", s.translation_confidence)
+                (s.translation or "", s.translation_confidence, s.translation_word_logprobs)
                 for s in translate_sentences(
                     sentences, translator, recognition.english, config.asr.max_repeats
                 )
@@ -203,9 +203,12 @@ def process_clip(
             load_translations,
             clock,
         )
-        for sentence, (text, confidence) in zip(sentences, translations, strict=True):
+        for sentence, (text, confidence, word_logprobs) in zip(
+            sentences, translations, strict=True
+        ):
             sentence.translation = text
             sentence.translation_confidence = confidence
+            sentence.translation_word_logprobs = word_logprobs
 
     speaker_names = {
         label: config.diarization.names.get(label, label) for label in speakers.speakers

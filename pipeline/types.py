@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-SCHEMA_VERSION = "1.3"
+SCHEMA_VERSION = "1.4"
 # Every waveform handed between stages is mono float32 at this rate.
 SAMPLE_RATE = 16000
 
@@ -83,8 +83,12 @@ class Sentence:
     word_count: int
     translation: str | None = None
     # How sure the translator was of `translation`: the mean log-probability of its
-    # English tokens (0 is certain, below about -1 is doubtful); None when unknown.
+    # English tokens (Whisper: of its words, each the sum of its tokens, punctuation left
+    # out; 0 is certain, below about -1 is doubtful); None when unknown.
     translation_confidence: float | None = None
+    # Whisper only: the log-probability of each word of `translation` (split at
+    # whitespace), as `TranslatedSpan.word_logprobs`; None when the engine gives none.
+    translation_word_logprobs: list[float] | None = None
     checks: list[str] | None = None
 
     @classmethod
@@ -97,13 +101,15 @@ class TranslatedSpan:
     """English that Whisper's translate task decoded for a stretch of speech, with its time.
 
     `avg_logprob` is the mean log-probability of the English tokens of the decode it
-    came from.
+    came from; `word_logprobs`, where the engine scored its tokens, the log-probability
+    of each word of `text` (split at whitespace), the sum over the word's tokens.
     """
 
     start: float
     end: float
     text: str
     avg_logprob: float | None = None
+    word_logprobs: list[float] | None = None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TranslatedSpan:

@@ -22,7 +22,7 @@ from pipeline.errors import PipelineError
 from pipeline.files import file_sha256
 from pipeline.models.whisper import LoadedWhisper
 from pipeline.stages.subtitles.lines import break_cost
-from pipeline.stages.translate import SOURCE, TARGET, Translator
+from pipeline.stages.translate import SOURCE, TARGET, English, Translator
 from pipeline.types import ModelInfo, Sentence, TranslatedSpan
 
 # A span of English that overlaps no sentence goes to the nearest one within this, seconds.
@@ -55,9 +55,7 @@ class WhisperTranslator:
         """What recognition needs to decode the English alongside the Russian."""
         return self.beam_size or 1
 
-    def translate(
-        self, sentences: list[Sentence], heard: list[TranslatedSpan]
-    ) -> list[tuple[str, float | None]]:
+    def translate(self, sentences: list[Sentence], heard: list[TranslatedSpan]) -> list[English]:
         given: list[list[TranslatedSpan]] = [[] for _ in sentences]
         for span in heard:
             for index, part in _laid_on_sentences(span, sentences):
@@ -89,11 +87,24 @@ def _laid_on_sentences(
         for a, b in itertools.pairwise(overlapped)
     ]
     cuts = [0, *_split_points(tokens, boundaries), len(tokens)]
+    scores = span.word_logprobs if _scores_words(span) else None
     return [
-        (index, replace(span, text=" ".join(tokens[low:high])))
+        (
+            index,
+            replace(
+                span,
+                text=" ".join(tokens[low:high]),
+                word_logprobs=scores[low:high] if scores else None,
+            ),
+        )
         for index, (low, high) in zip(overlapped, itertools.pairwise(cuts), strict=True)
         if high > low
     ]
+
+
+def _scores_words(span: TranslatedSpan) -> bool:
+    """Whether `span` has a log-probability for each of its words."""
+    return span.word_logprobs is not None and len(span.word_logprobs) == len(span.text.split())
 
 
 def _time_share(span: TranslatedSpan, moment: float) -> float:
@@ -134,12 +145,18 @@ def _sentence_for(span: TranslatedSpan, sentences: list[Sentence]) -> int | None
     return None
 
 
-def _joined(spans: list[TranslatedSpan]) -> tuple[str, float | None]:
+def _joined(spans: list[TranslatedSpan]) -> English:
+    """One sentence's English from the spans laid on it: the text, the mean of its words'
+    log-probabilities (where every span scored its words; else the mean of the spans'
+    whole-decode averages, as an older cache holds) and the words' log-probabilities."""
     if not spans:
-        return "", None
+        return "", None, None
+    text = " ".join(s.text for s in spans)
+    if all(_scores_words(s) for s in spans):
+        words = [logprob for s in spans for logprob in s.word_logprobs or []]
+        return text, round(sum(words) / len(words), 4), words
     scores = [s.avg_logprob for s in spans if s.avg_logprob is not None]
-    confidence = round(sum(scores) / len(scores), 4) if scores else None
-    return " ".join(s.text for s in spans), confidence
+    return text, round(sum(scores) / len(scores), 4) if scores else None, None
 
 
 def describe_choice(options: TranslateOptions, argos_available: bool) -> str:
@@ -174,9 +191,7 @@ class ArgosTranslator:
             "translation", name, _model_sha256(pkg.package_path), "Argos Translate package"
         )
 
-    def translate(
-        self, sentences: list[Sentence], heard: list[TranslatedSpan]
-    ) -> list[tuple[str, float | None]]:
+    def translate(self, sentences: list[Sentence], heard: list[TranslatedSpan]) -> list[English]:
         pkg = self.package
         tokens = [pkg.tokenizer.encode(sentence.text) for sentence in sentences]
         prefix = [[pkg.target_prefix]] * len(tokens) if pkg.target_prefix else None
@@ -190,7 +205,8 @@ class ArgosTranslator:
             return_scores=True,
         )
         return [
-            (self._detokenise(result.hypotheses[0]), _mean_logprob(result)) for result in results
+            (self._detokenise(result.hypotheses[0]), _mean_logprob(result), None)
+            for result in results
         ]
 
     def _detokenise(self, tokens: list[str]) -> str:

@@ -39,6 +39,7 @@ _RU_DATE = re.compile(
     r"(\d+)\s+(?:января|февраля|марта|апреля|мая|июня|июля|августа|сентября|октября|ноября|декабря)"
 )
 _EN_ORDINAL = re.compile(r"(\d+)(?:st|nd|rd|th)\b", re.IGNORECASE)
+_EDGE_PUNCTUATION = "\"'.,;:!?…()«»“”"
 _NUMBER_SIGN = re.compile(r"\bNo\.\s*(?=\d)")
 _CAPITALISED = re.compile(r"\b[А-ЯЁ][а-яё]{2,}(?:-[А-ЯЁ][а-яё]+)?\b")
 
@@ -139,7 +140,7 @@ def check_sentence(
         _fragment(russian),
         _stock_phrase(russian, english) if in_russian else None,
         _length(russian, english, options),
-        _confidence(sentence.translation_confidence, options),
+        _confidence(sentence, options),
         _repetition(english),
     ]
     return [problem for problem in found if problem]
@@ -356,10 +357,33 @@ def _length(russian: str, english: str, options: CheckOptions) -> str | None:
     return f"length: English {ratio:.2f} times the Russian's length"
 
 
-def _confidence(confidence: float | None, options: CheckOptions) -> str | None:
+def _confidence(sentence: Sentence, options: CheckOptions) -> str | None:
+    """The engine's own doubt: where it scored each word (Whisper), the word it was least
+    sure of; else its mean over the sentence (Argos)."""
+    english, scores = sentence.translation or "", sentence.translation_word_logprobs
+    if scores is not None and len(scores) == len(english.split()):
+        return _least_likely_word(english, scores, options.min_word_logprob)
+    confidence = sentence.translation_confidence
     if confidence is None or confidence >= options.min_confidence:
         return None
     return f"confidence: the engine's {confidence:.2f} is below {options.min_confidence}"
+
+
+def _least_likely_word(english: str, scores: list[float], least: float) -> str | None:
+    """The word of lowest log-probability below `least`, among the words no other check
+    reads: a sentence's first word (Whisper is often unsure how to start, not of what is
+    said), numbers and capitalised names (checked against the Russian, and spelt many
+    ways) are left out."""
+    candidates = [
+        (logprob, word.strip(_EDGE_PUNCTUATION))
+        for position, (word, logprob) in enumerate(zip(english.split(), scores, strict=True))
+        if position > 0 and not any(c.isdigit() for c in word) and not word[:1].isupper()
+    ]
+    logprob, word = min(candidates, default=(0.0, ""))
+    if logprob >= least:
+        return None
+    # The score itself is in translation_word_logprobs: the thread count moves it slightly.
+    return f"confidence: the engine was unsure of «{word}»"
 
 
 def _repetition(english: str) -> str | None:

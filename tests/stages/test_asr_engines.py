@@ -96,3 +96,23 @@ def test_english_comes_from_the_same_encoder_pass(engine, engines, two_prompts):
     assert all(windows[0].start <= s.start <= s.end <= windows[-1].end for s in result.english)
     assert all(s.avg_logprob is not None and s.avg_logprob < 0 for s in result.english)
     assert only_russian.english == [] and only_russian.segments == result.segments
+    # Each English word is scored (the decode's tokens forced through the decoder once
+    # more: no encoder pass, as counted above).
+    for span in result.english:
+        assert len(span.word_logprobs or []) == len(span.text.split())
+        assert all(score <= 0 for score in span.word_logprobs or [])
+
+
+def test_both_engines_score_the_same_english_alike(engines, two_prompts):
+    audio, windows = two_prompts
+    decoded = {
+        name: recognise(audio.samples, windows, engine, GREEDY, progress=False, english_beam=1)
+        for name, engine in engines.items()
+    }
+    ct2, torch_english = decoded["ctranslate2"].english, decoded["openai-whisper"].english
+    assert [s.text for s in ct2] == [s.text for s in torch_english]
+    ours = [score for s in ct2 for score in s.word_logprobs or []]
+    theirs = [score for s in torch_english for score in s.word_logprobs or []]
+    assert ours and len(ours) == len(theirs)
+    # CTranslate2 scores the words without the timestamp tokens between them.
+    assert ours == pytest.approx(theirs, abs=0.5)

@@ -155,6 +155,60 @@ def test_low_engine_confidence_is_flagged_and_unknown_confidence_is_not():
     assert checks(russian, english) == []
 
 
+def _scored(russian: str, english: str, scores: list[float]) -> list[str] | None:
+    """Checks of English whose engine scored each word (Whisper's translate task)."""
+    mean = sum(scores) / len(scores)
+    sentence = Sentence(0, 0.0, 1.0, None, russian, 0, 1, english, mean, scores)
+    check_sentences([sentence], CheckOptions(), GLOSSARY, known_word=RUSSIAN_WORDS)
+    return sentence.checks
+
+
+def test_whisper_english_is_flagged_at_the_word_whisper_was_least_sure_of():
+    # Word scores as the CTranslate2 engine gave them on ru_council (int8, beam 5): a wrong
+    # word that every text check passes.
+    assert _scored(
+        "Добрый вечер, начинаем заседание, сегодня у нас три вопросы.",
+        "Good evening. Let's start the wedding. Today we have three questions.",
+        [-0.14, -0.01, -1.6, -0.47, -0.94, -2.34, -0.25, -0.6, -0.36, -0.09, -0.09],
+    ) == ["confidence: the engine was unsure of «wedding»"]
+    # A right line: its least likely word («have», -1.79) is not that doubtful.
+    assert (
+        _scored(
+            "Вы тоже самое говорили в прошлом месяце.",
+            "You have also said in the past month.",
+            [-0.1, -1.79, -0.49, -1.15, -0.89, -0.17, -0.4, -0.27],
+        )
+        == []
+    )
+
+
+def test_first_words_numbers_and_names_do_not_count_as_doubt():
+    # Whisper is unsure how to start a sentence and how to spell a name; names and numbers
+    # have their own checks. Right lines of the hard ru_council clip, as scored there.
+    assert (
+        _scored(
+            "Тогда приходите ко мне лично в кабинет номер 8.",
+            "then you come to me personally to the Cabinet No. 8.",
+            [-0.6, -1.9, -1.61, -0.31, -0.61, -0.03, -0.32, -0.19, -3.31, -1.64, -0.05],
+        )
+        == []
+    )
+    assert (
+        _scored(
+            "Ответственный инженер Петров, срок, 20 ноября.",
+            "The responsible engineer, Petrov, SROG, 20th of November.",
+            [-2.24, -1.81, -0.31, -0.4, -3.44, -1.38, -0.75, -0.45],
+        )
+        == []
+    )
+
+
+def test_word_scores_that_no_longer_match_the_words_fall_back_to_the_mean():
+    sentence = Sentence(0, 0.0, 1.0, None, "Спасибо.", 0, 1, "Thank you.", -1.6, [-3.0])
+    check_sentences([sentence], CheckOptions(), GLOSSARY, known_word=RUSSIAN_WORDS)
+    assert sentence.checks == ["confidence: the engine's -1.60 is below -1.0"]
+
+
 def test_no_english_is_not_checked_and_the_summary_counts_only_english():
     sentences = [Sentence(i, 0.0, 1.0, None, "Спасибо.", 0, 1) for i in range(3)]
     check_sentences(sentences, CheckOptions(), [])

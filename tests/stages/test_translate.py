@@ -56,8 +56,9 @@ def test_stand_in_translates_its_pairs_exactly_offline(tmp_path, no_network, bea
     package = install_argos_package(STAND_IN, tmp_path)
     translator = ArgosTranslator(package, TranslateOptions(beam_size=beam_size, batch_size=2))
     translated = translator.translate(_sentences(list(PAIRS)), [])
-    assert [text for text, _ in translated] == list(PAIRS.values())
-    assert all(-3 < confidence <= 0 for _, confidence in translated)
+    assert [text for text, _, _ in translated] == list(PAIRS.values())
+    assert all(-3 < confidence <= 0 for _, confidence, _ in translated)
+    assert all(words is None for _, _, words in translated)  # Argos scores no words
     assert translator.info.role == "translation" and "stand_in" in translator.info.name
 
 
@@ -143,6 +144,9 @@ def test_whisper_engine_translates_real_speech(thanks_clip, tmp_path, models):
         if sentence.translation:
             assert sentence.translation_confidence is not None
             assert -5 < sentence.translation_confidence < 0
+            scores = sentence.translation_word_logprobs or []
+            assert len(scores) == len(sentence.translation.split())
+            assert all(score <= 0 for score in scores)
 
 
 def _span(start, end, text):
@@ -158,9 +162,9 @@ def test_whisper_english_is_laid_onto_the_sentences_by_time(models):
         _span(9.0, 9.5, "Nothing said here."),  # near none: dropped
     ]
     translated = WhisperTranslator(models.whisper).translate(sentences, heard)
-    assert [text for text, _ in translated] == ["One.", "Two.", "Three."]
-    assert all(confidence == -0.5 for _, confidence in translated)
-    assert WhisperTranslator(models.whisper).translate(sentences, []) == [("", None)] * 3
+    assert [text for text, _, _ in translated] == ["One.", "Two.", "Three."]
+    assert all(confidence == -0.5 for _, confidence, _ in translated)
+    assert WhisperTranslator(models.whisper).translate(sentences, []) == [("", None, None)] * 3
 
 
 def test_whisper_english_over_several_sentences_is_split_between_them_by_time(models):
@@ -172,7 +176,7 @@ def test_whisper_english_over_several_sentences_is_split_between_them_by_time(mo
         _span(6.0, 7.5, "And if there is nothing, then come to me."),  # after the third only
     ]
     translated = WhisperTranslator(models.whisper).translate(sentences, heard)
-    assert [text for text, _ in translated] == [
+    assert [text for text, _, _ in translated] == [
         "Good evening.",
         "Let's start the meeting.",
         "Today we have three questions. And if there is nothing, then come to me.",
@@ -181,9 +185,24 @@ def test_whisper_english_over_several_sentences_is_split_between_them_by_time(mo
     two = _sentences(["А если ничего не будет?", "Тогда приходите ко мне."])
     heard = [_span(0.0, 3.5, "And if there is nothing by the 20th, then come to me in person.")]
     translated = WhisperTranslator(models.whisper).translate(two, heard)
-    assert [text for text, _ in translated] == [
+    assert [text for text, _, _ in translated] == [
         "And if there is nothing by the 20th,",
         "then come to me in person.",
+    ]
+
+
+def test_each_sentence_gets_the_log_probabilities_of_its_own_english_words(models):
+    # The clean ru_council clip's first window: one English segment over three sentences,
+    # the wrong word («wedding» for «заседание») in the second.
+    sentences = _sentences(["Добрый вечер.", "Начинаем заседание.", "Сегодня три вопроса."])
+    text = "Good evening. Let's start the wedding. Today we have three questions."
+    scores = [-0.1, -0.9, -1.6, -0.5, -0.9, -2.8, -0.3, -0.6, -0.4, -0.1, -0.2]
+    heard = [TranslatedSpan(0.0, 5.5, text, -0.7, scores)]
+    translated = WhisperTranslator(models.whisper).translate(sentences, heard)
+    assert translated == [
+        ("Good evening.", -0.5, [-0.1, -0.9]),
+        ("Let's start the wedding.", -1.45, [-1.6, -0.5, -0.9, -2.8]),
+        ("Today we have three questions.", -0.32, [-0.3, -0.6, -0.4, -0.1, -0.2]),
     ]
 
 
