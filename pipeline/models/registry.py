@@ -131,6 +131,9 @@ class Models:
             asr.engine,
             asr.compute_type,
             self.config.runtime.threads,
+            # The overlap stage decodes two turns at once where diarization ran beside
+            # recognition: the same two busy threads.
+            workers=2 if self.config.runtime.parallel else 1,
         )
 
     @cached_property

@@ -1,6 +1,8 @@
 """Both Whisper engines on real speech: same words, same times, the options they are given,
 and the English decoded from the recognition pass's own encoder output."""
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 from pipeline.config import AsrOptions, model_cache_dir
@@ -96,3 +98,22 @@ def test_english_comes_from_the_same_encoder_pass(engine, engines, two_prompts):
     assert all(windows[0].start <= s.start <= s.end <= windows[-1].end for s in result.english)
     assert all(s.avg_logprob is not None and s.avg_logprob < 0 for s in result.english)
     assert only_russian.english == [] and only_russian.segments == result.segments
+
+
+def test_two_windows_decoded_at_once_hear_what_one_at_a_time_does(models, two_prompts):
+    """The default CTranslate2 model decodes two windows from two threads at once (the
+    overlap stage does): each keeps its own encoder output for its English."""
+    audio, windows = two_prompts
+    loaded = models.whisper
+    assert loaded.engine == "ctranslate2" and loaded.concurrent_calls == 2
+
+    def hear(window):
+        return recognise(audio.samples, [window], loaded, GREEDY, progress=False, english_beam=1)
+
+    one_at_a_time = [hear(window) for window in windows]
+    before = loaded.encodings
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        at_once = list(pool.map(hear, windows))
+    assert at_once == one_at_a_time
+    assert all(result.english and result.segments for result in at_once)
+    assert loaded.encodings - before == len(windows)
