@@ -113,6 +113,7 @@ def process_clip(
     )
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="diarize") as background:
+        models.diarization_cores(1)  # recognition runs beside it on the other core
         diarization = _later((DiarizationResult([], [], []), None))
         if config.diarization.enabled:
             parts = {
@@ -152,7 +153,10 @@ def process_clip(
             load_recognition,
             clock,
         )
+        if config.runtime.parallel:
+            models.diarization_cores(2)  # recognition's core is free now
         speakers, diarize_key = diarization()
+        models.diarization_cores(1)
     if config.diarization.enabled:
         log.info("speakers: %d found%s", len(speakers.speakers), _count_doubt(speakers))
     log.info(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import sys
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -80,6 +81,8 @@ def _campplus_model_class() -> type:
             super().__init__(sample_rate=SAMPLE_RATE, num_channels=1)
             self.network = network
             self._frozen = _Frozen(None)
+            # Inputs embedded at once, each on its own thread (torch's threads each).
+            self.workers = 1
 
         @property
         def dimension(self) -> int:
@@ -107,15 +110,22 @@ def _campplus_model_class() -> type:
                 return torch.cat([self.embed(waveform[0]) for waveform in waveforms])
             num_samples = waveforms.shape[-1]
             masks = F.interpolate(weights[:, None].float(), size=num_samples, mode="nearest")
-            rows = []
-            for waveform, mask in zip(waveforms, masks[:, 0] > 0.5, strict=True):
-                speech = waveform[0][mask]
-                if speech.numel() < MIN_EMBEDDING_SAMPLES:
-                    # NaN marks "no embedding"; pyannote's clustering skips it.
-                    rows.append(torch.full((1, CAMPLUS_DIMENSION), float("nan")))
-                else:
-                    rows.append(self.embed(speech))
-            return torch.cat(rows)
+            speeches = [
+                waveform[0][mask]
+                for waveform, mask in zip(waveforms, masks[:, 0] > 0.5, strict=True)
+            ]
+            if self.workers < 2:
+                return torch.cat([self._row(speech) for speech in speeches])
+            with ThreadPoolExecutor(self.workers, thread_name_prefix="campplus") as pool:
+                return torch.cat(list(pool.map(self._row, speeches)))
+
+        def _row(self, speech: torch.Tensor) -> torch.Tensor:
+            if speech.numel() < MIN_EMBEDDING_SAMPLES:
+                # NaN marks "no embedding"; pyannote's clustering skips it.
+                return torch.full((1, CAMPLUS_DIMENSION), float("nan"))
+            # The pool's threads start outside pyannote's inference mode.
+            with torch.inference_mode():
+                return self.embed(speech)
 
         def embed(self, samples: torch.Tensor) -> torch.Tensor:
             """(samples,) audio -> (1, dimension) embedding."""
