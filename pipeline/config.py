@@ -504,8 +504,10 @@ class RuntimeOptions(Section):
     parallel: bool = Field(
         True,
         description="Diarize on a second thread while Whisper recognises (each with `threads` "
-        "torch threads). Turn off when every core is already busy, e.g. batch --workers 2 on "
-        "2 cores.",
+        "torch threads); once recognition is done, diarization embeds two chunks at a time, "
+        "and the overlap stage decodes its turns two at a time (CTranslate2 engine: a second "
+        "worker, sharing the weights, about 30 MB). Turn off when every core is already busy, "
+        "e.g. batch --workers 2 on 2 cores.",
     )
     device: str = Field("cpu", description="Torch device: cpu, cuda, cuda:1, ...")
     cache_dir: str | None = Field(

@@ -113,6 +113,7 @@ def process_clip(
     )
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="diarize") as background:
+        models.diarization_cores(1)  # recognition runs beside it on the other core
         diarization = _later((DiarizationResult([], [], []), None))
         if config.diarization.enabled:
             parts = {
@@ -152,7 +153,10 @@ def process_clip(
             load_recognition,
             clock,
         )
+        if config.runtime.parallel:
+            models.diarization_cores(2)  # recognition's core is free now
         speakers, diarize_key = diarization()
+        models.diarization_cores(1)
     if config.diarization.enabled:
         log.info("speakers: %d found%s", len(speakers.speakers), _count_doubt(speakers))
     log.info(
@@ -292,13 +296,23 @@ def _find_speech(
 
 
 def window_decoder(samples, offset: float, config: Config, models: Models) -> Decoder:
-    """Recognition of one window (clip timeline) for the overlap stage: the first pass's
-    model, options and filters, on `samples` that start at `offset`."""
+    """Recognition of windows (clip timeline) for the overlap stage: the first pass's
+    model, options and filters, on `samples` that start at `offset`. Two windows are
+    decoded at once when the model can and `runtime.parallel` allows two busy threads."""
     duration = len(samples) / SAMPLE_RATE
+    whisper = models.whisper
 
-    def decode(start: float, end: float) -> list[Segment]:
+    def decode_one(span: tuple[float, float]) -> list[Segment]:
+        start, end = span
         window = SpeechRegion(max(0.0, start - offset), min(duration, end - offset))
-        return recognise(samples, [window], models.whisper, config.asr, offset, False).segments
+        return recognise(samples, [window], whisper, config.asr, offset, False).segments
+
+    def decode(spans: list[tuple[float, float]]) -> list[list[Segment]]:
+        workers = whisper.concurrent_calls if config.runtime.parallel else 1
+        if workers < 2 or len(spans) < 2:
+            return [decode_one(span) for span in spans]
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="overlap") as pool:
+            return list(pool.map(decode_one, spans))
 
     return decode
 

@@ -33,6 +33,13 @@ class LoadedDiarization:
     pipeline: Any  # a pyannote.audio Pipeline
     infos: list[ModelInfo]
 
+    def embed_at_once(self, count: int) -> None:
+        """Let the offline speaker embedding embed `count` chunks at once (one thread
+        each); the hub pipeline's embedding has no such setting."""
+        embedding = getattr(getattr(self.pipeline, "_embedding", None), "model_", None)
+        if hasattr(embedding, "workers"):
+            embedding.workers = count
+
 
 def prepare_process(config: Config) -> None:
     """Set up a process that runs the models: call it once, before the first model runs.
@@ -121,6 +128,13 @@ class Models:
             pipeline.to(torch.device(self.config.runtime.device))
         return LoadedDiarization(pipeline, infos)
 
+    def diarization_cores(self, count: int) -> None:
+        """How many cores diarization may use from now on (its speaker embeddings), if
+        it is loaded: 2 once recognition, which ran beside it, is done."""
+        loaded = self.__dict__.get("diarization")  # loaded by now, or not needed
+        if loaded is not None:
+            loaded.embed_at_once(count)
+
     @cached_property
     def whisper(self) -> LoadedWhisper:
         asr = self.config.asr
@@ -131,6 +145,9 @@ class Models:
             asr.engine,
             asr.compute_type,
             self.config.runtime.threads,
+            # The overlap stage decodes two turns at once where diarization ran beside
+            # recognition: the same two busy threads.
+            workers=2 if self.config.runtime.parallel else 1,
         )
 
     @cached_property

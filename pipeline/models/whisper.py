@@ -11,9 +11,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import threading
 import unicodedata
 import urllib.error
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -49,6 +50,7 @@ class WindowDecode:
 class LoadedWhisper(Protocol):
     info: ModelInfo
     engine: str
+    concurrent_calls: int  # decode_window calls that may run at once, from as many threads
 
     def decode_window(
         self, chunk: np.ndarray, options: dict[str, Any], english_beam: int | None
@@ -67,6 +69,7 @@ class OpenAIWhisper:
     info: ModelInfo
     engine: str = "openai-whisper"
     encodings: int = 0  # encoder passes so far: the English must not add any
+    concurrent_calls: int = 1
 
     def decode_window(
         self, chunk: np.ndarray, options: dict[str, Any], english_beam: int | None
@@ -237,31 +240,40 @@ def _looks_like_path(value: str) -> bool:
 
 @dataclass
 class CT2Whisper:
-    model: Any  # faster_whisper.WhisperModel
+    model: Any  # faster_whisper.WhisperModel, with `concurrent_calls` CTranslate2 workers
     info: ModelInfo
     engine: str = "ctranslate2"
     encodings: int = 0  # encoder passes so far: the English must not add any
+    concurrent_calls: int = 1
+    _calls: threading.local = field(default_factory=threading.local, init=False, repr=False)
+    _counting: Any = field(default_factory=threading.Lock, init=False, repr=False)
 
     def __post_init__(self) -> None:
         # Count and keep the encoder output of each window: the English decode reuses it.
+        # Kept per thread, since concurrent calls each hear their own window.
         encode = self.model.encode
-        self._heard: list[Any] = []
 
         def remembering(features: np.ndarray) -> Any:
             output = encode(features)
-            self._heard.append(output)
-            self.encodings += 1
+            self._heard().append(output)
+            with self._counting:
+                self.encodings += 1
             return output
 
         self.model.encode = remembering
 
+    def _heard(self) -> list[Any]:
+        if not hasattr(self._calls, "heard"):
+            self._calls.heard = []
+        return self._calls.heard
+
     def decode_window(
         self, chunk: np.ndarray, options: dict[str, Any], english_beam: int | None
     ) -> WindowDecode:
-        self._heard.clear()
+        self._heard().clear()
         pieces, info = self.model.transcribe(chunk, **_ct2_options(options))
         segments = [_ct2_segment(piece) for piece in pieces]  # decoding happens here
-        heard, self._heard = self._heard, []
+        heard, self._calls.heard = self._heard(), []
         english = []
         if english_beam is not None and heard:
             english = window_english(
@@ -339,8 +351,15 @@ def locate_ct2_whisper(requested: str, cache: Path) -> WhisperLocation:
 
 
 def load_ct2_whisper(
-    requested: str, cache: Path, compute_type: str, threads: int, device: str = "cpu"
+    requested: str,
+    cache: Path,
+    compute_type: str,
+    threads: int,
+    device: str = "cpu",
+    workers: int = 1,
 ) -> CT2Whisper:
+    """`workers` CTranslate2 replicas of `threads` threads each, so that as many windows
+    can be decoded at once from as many Python threads."""
     from faster_whisper import WhisperModel
 
     where = locate_ct2_whisper(requested, cache)
@@ -362,6 +381,7 @@ def load_ct2_whisper(
             device=device.split(":")[0],
             compute_type=compute_type,
             cpu_threads=threads,
+            num_workers=workers,
             local_files_only=True,
         )
     except (RuntimeError, ValueError, OSError) as exc:
@@ -369,7 +389,7 @@ def load_ct2_whisper(
     sha = where.sha256 or file_sha256(path / "model.bin")
     source = f"{where.source}; ctranslate2 {compute_type}"
     info = ModelInfo(role="asr", name=f"whisper-{where.name}", sha256=sha, source=source)
-    return CT2Whisper(model=model, info=info)
+    return CT2Whisper(model=model, info=info, concurrent_calls=workers)
 
 
 def _ct2_download(name: str) -> str:
@@ -491,8 +511,10 @@ def load_whisper(
     engine: str = "openai-whisper",
     compute_type: str = "int8",
     threads: int = 1,
+    workers: int = 1,
 ) -> LoadedWhisper:
-    """`requested` on `engine`: never another model or engine in its place."""
+    """`requested` on `engine`: never another model or engine in its place. `workers`:
+    how many windows CTranslate2 may decode at once (openai-whisper decodes one)."""
     if engine == "ctranslate2":
-        return load_ct2_whisper(requested, cache, compute_type, threads, device)
+        return load_ct2_whisper(requested, cache, compute_type, threads, device, workers)
     return load_openai_whisper(requested, cache, device)

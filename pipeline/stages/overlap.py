@@ -30,9 +30,10 @@ from pipeline.config import OverlapOptions
 from pipeline.text import normalise
 from pipeline.types import Recovery, Segment, SpeakerTurn, Word
 
-# Recognition of one window of the clip (start, end on the clip's timeline), with the
-# same model, options and hallucination filters as the first pass.
-Decoder = Callable[[float, float], list[Segment]]
+# Recognition of windows of the clip ((start, end) on the clip's timeline), with the
+# same model, options and hallucination filters as the first pass: the segments of each
+# window, in order. Given all windows at once, it may decode several at a time.
+Decoder = Callable[[list[tuple[float, float]]], list[list[Segment]]]
 
 NEARBY = 1.0  # seconds around a turn in which the transcript's words are compared
 PARTLY_ALIKE = 0.5  # difflib ratio of two spellings of one word heard in two decodes
@@ -65,10 +66,13 @@ def recover_overlaps(
     if not pairs:
         return Recovery()
     known = [word for segment in heard for word in segment.words]
-    decodes: dict[int, _Decode] = {}  # by id() of the turn: turns are not hashable
-    for turn in (turn for pair in pairs for turn in pair):
-        if id(turn) not in decodes:
-            decodes[id(turn)] = _decode(turn, known, decode, options)
+    # by id() of the turn: turns are not hashable
+    unique = {id(turn): turn for pair in pairs for turn in pair}
+    windows = [(t.start - options.padding, t.end + options.padding) for t in unique.values()]
+    decodes = {
+        key: _decode(turn, segments, known)
+        for (key, turn), segments in zip(unique.items(), decode(windows), strict=True)
+    }
     recovery = Recovery()
     for decode in decodes.values():
         spans = [_span(decode.turn, other) for other in _partners(decode.turn, pairs)]
@@ -79,10 +83,7 @@ def recover_overlaps(
     return recovery
 
 
-def _decode(
-    turn: SpeakerTurn, known: list[Word], decode: Decoder, options: OverlapOptions
-) -> _Decode:
-    segments = decode(turn.start - options.padding, turn.end + options.padding)
+def _decode(turn: SpeakerTurn, segments: list[Segment], known: list[Word]) -> _Decode:
     said = [word for segment in segments for word in segment.words]
     nearby = _nearby(known, turn)
     heard = _heard_indexes([known[i] for i in nearby], said, PARTLY_ALIKE)

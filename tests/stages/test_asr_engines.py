@@ -1,6 +1,8 @@
 """Both Whisper engines on real speech: same words, same times, the options they are given,
 and the English decoded from the recognition pass's own encoder output."""
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 from pipeline.config import AsrOptions, model_cache_dir
@@ -116,3 +118,22 @@ def test_both_engines_score_the_same_english_alike(engines, two_prompts):
     assert ours and len(ours) == len(theirs)
     # CTranslate2 scores the words without the timestamp tokens between them.
     assert ours == pytest.approx(theirs, abs=0.5)
+
+
+def test_two_windows_decoded_at_once_hear_what_one_at_a_time_does(models, two_prompts):
+    """The default CTranslate2 model decodes two windows from two threads at once (the
+    overlap stage does): each keeps its own encoder output for its English."""
+    audio, windows = two_prompts
+    loaded = models.whisper
+    assert loaded.engine == "ctranslate2" and loaded.concurrent_calls == 2
+
+    def hear(window):
+        return recognise(audio.samples, [window], loaded, GREEDY, progress=False, english_beam=1)
+
+    one_at_a_time = [hear(window) for window in windows]
+    before = loaded.encodings
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        at_once = list(pool.map(hear, windows))
+    assert at_once == one_at_a_time
+    assert all(result.english and result.segments for result in at_once)
+    assert loaded.encodings - before == len(windows)

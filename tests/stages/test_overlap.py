@@ -182,6 +182,19 @@ def _english() -> list[tuple[str, str]]:
     return [("A", texts[LOUD]), ("B", texts[UNDER])]
 
 
+def test_turns_decoded_two_at_a_time_recover_what_one_at_a_time_does(mix, heard, result, models):
+    """The default run decodes the two overlapped turns at once (`runtime.parallel`)."""
+    samples, turns = mix
+    assert models.whisper.concurrent_calls == 2
+    sequential = Config()
+    sequential.runtime.parallel = False
+    torch.manual_seed(0)
+    decode = window_decoder(samples, 0.0, sequential, models)
+    one_at_a_time = recover_overlaps(heard, turns, decode, OverlapOptions())
+    two_at_a_time, _ = result
+    assert two_at_a_time.segments and two_at_a_time == one_at_a_time
+
+
 def test_turned_off_it_recovers_nothing(mix, heard, models):
     samples, turns = mix
     options = OverlapOptions(enabled=False)
