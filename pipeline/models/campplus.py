@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
+import numpy as np
+
 from pipeline.models.speaker_files import CAMPLUS_CODE_FILE, CAMPLUS_WEIGHTS_FILE, SpeakerModelError
 from pipeline.types import SAMPLE_RATE
 
@@ -28,6 +30,16 @@ def load_campplus_model(folder: Path):  # -> CamPlusPlusEmbedding
     state = torch.load(folder / CAMPLUS_WEIGHTS_FILE, map_location="cpu", weights_only=True)
     network.load_state_dict(state)
     return _campplus_model_class()(network).eval()
+
+
+def voiceprint(model, samples) -> np.ndarray:
+    """One CAM++ embedding (unit length) of 16 kHz mono float32 `samples`."""
+    import torch
+
+    with torch.no_grad():
+        embedding = model.embed(torch.from_numpy(np.ascontiguousarray(samples, dtype=np.float32)))
+    embedding = embedding[0].numpy()
+    return embedding / np.linalg.norm(embedding)
 
 
 def _import_from_path(name: str, path: Path) -> ModuleType:
