@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
+import numpy as np
+
 from pipeline.models.speaker_files import CAMPLUS_CODE_FILE, CAMPLUS_WEIGHTS_FILE, SpeakerModelError
 from pipeline.types import SAMPLE_RATE
 
@@ -38,6 +40,16 @@ def load_campplus_model(folder: Path):  # -> CamPlusPlusEmbedding
     model = _campplus_model_class()(network).eval()
     model.freeze_network()
     return model
+
+
+def voiceprint(model, samples) -> np.ndarray:
+    """One CAM++ embedding (unit length) of 16 kHz mono float32 `samples`."""
+    import torch
+
+    with torch.no_grad():
+        embedding = model.embed(torch.from_numpy(np.ascontiguousarray(samples, dtype=np.float32)))
+    embedding = embedding[0].numpy()
+    return embedding / np.linalg.norm(embedding)
 
 
 def _import_from_path(name: str, path: Path) -> ModuleType:

@@ -51,6 +51,7 @@ VOICES: dict[str, tuple[str, list[str]]] = {
     "woman_b": ("asterisk", ["speed", "0.84"]),
     "woman_c": ("asterisk", ["speed", "1.1", "pitch", "-450"]),
 }
+SIX_VOICES = tuple(VOICES)
 
 
 @dataclass(frozen=True)
@@ -82,10 +83,28 @@ CLIPS = (
     ClipSpec(
         "5spk_120s_overlaps", ("man_a", "man_b", "man_c", "woman_a", "woman_c"), 120, (1, 3), 0.4
     ),
-    ClipSpec("6spk_150s", tuple(VOICES), 150, (1, 3), 0.2),
-    ClipSpec("6spk_120s_noisy", tuple(VOICES), 120, (1, 2), 0.3, True),
+    ClipSpec("6spk_150s", SIX_VOICES, 150, (1, 3), 0.2),
+    ClipSpec("6spk_120s_noisy", SIX_VOICES, 120, (1, 2), 0.3, True),
     ClipSpec("4spk_620s_long", ("man_a", "woman_a", "man_b", "woman_c"), 620, (1, 5), 0.15),
     ClipSpec("1spk_360s_long", ("woman_a",), 360, (2, 6), 0.0),
+    # More tuning files, for the short-clip and 5-6-speaker counts. Laid out after every
+    # held-out clip from the same random sequence, so those stay as they were; their
+    # layouts, sentences and voice pairings differ from the held-out ones.
+    ClipSpec("tune_3spk_10s", ("man_b", "woman_a", "man_c"), 8, (1, 1), 0.3),
+    ClipSpec("tune_3spk_13s", ("woman_c", "man_a", "woman_b"), 10, (1, 1), 0.2),
+    ClipSpec("tune_3spk_15s_noisy", ("man_a", "man_c", "woman_c"), 11, (1, 1), 0.3, True),
+    ClipSpec("tune_2spk_14s", ("man_c", "woman_b"), 11, (1, 2), 0.3),
+    ClipSpec("tune_4spk_20s", ("man_b", "woman_b", "man_c", "woman_c"), 16, (1, 1), 0.2),
+    ClipSpec(
+        "tune_5spk_120s_overlaps",
+        ("man_b", "man_c", "woman_a", "woman_b", "woman_c"),
+        120,
+        (1, 3),
+        0.4,
+    ),
+    ClipSpec("tune_6spk_120s", SIX_VOICES, 120, (1, 3), 0.3),
+    ClipSpec("tune_6spk_150s_noisy", SIX_VOICES, 150, (1, 2), 0.2, True),
+    ClipSpec("tune_1spk_90s", ("man_b",), 90, (2, 5), 0.0),
 )
 
 
