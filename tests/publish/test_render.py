@@ -14,7 +14,7 @@ import webvtt
 import pipeline
 from pipeline.publish.render import render_file
 from pipeline.stages.writers import render_json
-from pipeline.types import Edit
+from pipeline.types import SCHEMA_VERSION, Edit
 from tests.conftest import REPO
 from tests.support import handmade_translation, run_pipeline
 
@@ -123,9 +123,9 @@ def _schema_2(data):
 @pytest.mark.parametrize(
     ("write", "problem"),
     [
-        (_schema_2, "schema version 2.0; this reader knows 1.3"),
-        ('{"schema_version": "1.3", "source": ', "not a transcript JSON"),
-        ('{"schema_version": "1.3"}', "not a transcript JSON"),
+        (_schema_2, f"schema version 2.0; this reader knows {SCHEMA_VERSION}"),
+        (f'{{"schema_version": "{SCHEMA_VERSION}", "source": ', "not a transcript JSON"),
+        (f'{{"schema_version": "{SCHEMA_VERSION}"}}', "not a transcript JSON"),
         (_last_sentence_moved_first, "times out of order: sentence {last} starts at 0.050 s"),
         (_word_ending_before_it_starts, "word 0 ("),
     ],
