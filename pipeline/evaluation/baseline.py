@@ -4,6 +4,8 @@ It runs with the same weights as the pipeline (the offline base checkpoint, or w
 `asr.model` names) and otherwise with its own defaults (beam 5, temperature fallback), on
 the whole file: what a user would get without this project. `task="translate"` runs its
 `--task translate` (English), whose timed segments are scored like the pipeline's sentences.
+It gets as many threads as the pipeline keeps cores busy (`cli_threads`), so that times compare
+like for like: on 2 cores, one thread would have doubled its time.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from pipeline.errors import PipelineError
 from pipeline.files import atomic_write_text, file_sha256
 from pipeline.models.whisper import locate_whisper
 
-DESCRIPTION = "whisper (openai-whisper CLI, defaults: beam 5)"
+DESCRIPTION = "whisper (openai-whisper CLI, defaults: beam 5; the pipeline's cores)"
 FILES_PER_COMMAND = 50
 log = logging.getLogger("pipeline")
 
@@ -41,6 +43,12 @@ class WhisperCliRun:
     segments: list[tuple[float, float, str]] = field(default_factory=list)  # timed text
     # Files one command ran on: seconds and cpu_seconds are then an equal share of its time.
     files_in_command: int = 1
+
+
+def cli_threads(config: Config) -> int:
+    """The cores the pipeline keeps busy: `runtime.threads` per runner, two runners side by
+    side with `runtime.parallel` (recognition beside diarization)."""
+    return config.runtime.threads * (2 if config.runtime.parallel else 1)
 
 
 def whisper_cli_command(
@@ -68,7 +76,7 @@ def run_whisper_cli(
     model = str(where.path) if where.path else config.asr.model
     with tempfile.TemporaryDirectory() as out:
         command = whisper_cli_command(
-            [clip], model, config.asr.language, config.runtime.threads, Path(out), task
+            [clip], model, config.asr.language, cli_threads(config), Path(out), task
         )
         started, cpu_before = time.perf_counter(), _children_cpu_seconds()
         done = subprocess.run(command, capture_output=True, text=True)
@@ -113,7 +121,8 @@ def cached_whisper_cli(
     clip: Path, config: Config, cache: Path, folder: Path, task: str = "transcribe"
 ) -> WhisperCliRun:
     """`run_whisper_cli`, remembered in `folder` by the file's SHA-256, model, language and
-    task (the CLI takes about real time on one thread: reruns should not pay it again)."""
+    task and thread count (the CLI takes about real time on one thread: reruns should not pay
+    it again)."""
     stored = _stored_run(clip, config, cache, folder, task)
     if stored.is_file():
         data = json.loads(stored.read_text(encoding="utf-8"))
@@ -127,7 +136,8 @@ def cached_whisper_cli(
 def _stored_run(clip: Path, config: Config, cache: Path, folder: Path, task: str) -> Path:
     model = locate_whisper(config.asr.model, cache).name
     suffix = "" if task == "transcribe" else f".{task}"
-    return folder / f"{file_sha256(clip)}.{model}.{config.asr.language}{suffix}.json"
+    threads = cli_threads(config)
+    return folder / f"{file_sha256(clip)}.{model}.{config.asr.language}{suffix}.t{threads}.json"
 
 
 def _store(run: WhisperCliRun, stored: Path) -> None:
@@ -181,7 +191,7 @@ def _run_many(
             links.append(link)
         out = Path(temporary) / "out"
         command = whisper_cli_command(
-            links, model, config.asr.language, config.runtime.threads, out, task
+            links, model, config.asr.language, cli_threads(config), out, task
         )
         started, cpu_before = time.perf_counter(), _children_cpu_seconds()
         subprocess.run(command, capture_output=True, text=True)

@@ -10,9 +10,14 @@ from pathlib import Path
 import pytest
 
 from pipeline.cli import main
-from pipeline.config import Config, model_cache_dir
+from pipeline.config import Config, load_config, model_cache_dir
 from pipeline.errors import PipelineError
-from pipeline.evaluation.baseline import cached_whisper_cli, prefetch_whisper_cli
+from pipeline.evaluation.baseline import (
+    cached_whisper_cli,
+    cli_threads,
+    prefetch_whisper_cli,
+    whisper_cli_command,
+)
 from pipeline.evaluation.datasets import load_dataset
 from pipeline.evaluation.metrics import text_errors
 from pipeline.types import SpeakerTurn
@@ -216,6 +221,16 @@ def test_eval_writes_the_transcript_and_a_readable_table(eval_report):
     assert "DER ±0.25 s" in table and "whisper CLI s" in table
 
 
+def test_the_whisper_cli_gets_as_many_threads_as_the_pipeline_keeps_busy(tmp_path: Path):
+    side_by_side = Config()
+    alone = load_config(None, {"runtime.parallel": "false", "runtime.threads": "3"})
+    for config, threads in [(side_by_side, "2"), (alone, "3")]:
+        command = whisper_cli_command(
+            [tmp_path / "a.mp4"], "base", "ru", cli_threads(config), tmp_path
+        )
+        assert command[command.index("--threads") + 1] == threads
+
+
 def test_the_whisper_cli_baseline_is_scored_and_cached_by_file_hash(short_speech: Path, tmp_path):
     config = Config()
     cache = model_cache_dir()
@@ -224,7 +239,7 @@ def test_the_whisper_cli_baseline_is_scored_and_cached_by_file_hash(short_speech
     assert not first.cached and again.cached and again.text == first.text
     assert first.seconds > 0 and first.model == "base"
     [stored] = (tmp_path / "cli").iterdir()
-    assert stored.name.endswith(".base.ru.json")
+    assert stored.name.endswith(".base.ru.t2.json")  # two threads: the pipeline's two cores
     errors = text_errors(support.prompt_texts()["conf-kicked"], first.text)
     # Measured: 2 of its 6 words wrong, 3 of 38 characters.
     assert errors is not None and errors.words.rate <= 0.5 and errors.characters.rate < 0.15
