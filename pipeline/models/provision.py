@@ -27,6 +27,7 @@ import whisper
 
 from pipeline.config import model_cache_dir
 from pipeline.files import atomic_write_text, file_sha256
+from pipeline.models.campplus import load_campplus_model
 from pipeline.models.speaker_files import provision_speaker_models
 from pipeline.models.whisper import BUNDLED_WHISPER, BUNDLED_WHISPER_CT2, BUNDLED_WHISPER_META
 from pipeline.models.whisper_convert import convert_ct2_to_whisper, join_parts
@@ -177,6 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     disable_torchaudio_extension()
     provision_whisper_base(cache)
     folder = provision_speaker_models(cache)
+    load_campplus_model(folder)  # exports CAM++ for ONNX Runtime once, here rather than later
     print(f"speaker models: ready ({folder})")
     return 0
 

@@ -1,6 +1,8 @@
-"""CAM++ on real speech: the frozen (TorchScript) network embeds as the module does."""
+"""CAM++ on real speech: the exported (ONNX Runtime) network embeds as the module does."""
 
 from __future__ import annotations
+
+import shutil
 
 import pytest
 import torch
@@ -33,7 +35,7 @@ def campplus():
         12 * SAMPLE_RATE,
     ],
 )
-def test_the_frozen_network_embeds_as_the_module_does(campplus, prompts_wav, length):
+def test_the_exported_network_embeds_as_the_module_does(campplus, prompts_wav, length):
     speech = torch.from_numpy(load_audio(prompts_wav).samples[SAMPLE_RATE : SAMPLE_RATE + length])
     unfrozen = type(campplus)(campplus.network).eval()
     with torch.inference_mode():
@@ -59,3 +61,18 @@ def test_chunks_embedded_two_at_a_time_equal_one_at_a_time(campplus, prompts_wav
     campplus.workers = 1
     torch.testing.assert_close(embedded[2], embedded[1], rtol=0, atol=0, equal_nan=True)
     assert torch.isnan(embedded[1][5]).all() and torch.isfinite(embedded[1][:5]).all()
+
+
+def test_the_network_is_exported_once_and_kept_whole(tmp_path):
+    folder = tmp_path / "speaker-models"
+    shutil.copytree(require_speaker_models(model_cache_dir()) / "campplus", folder / "campplus")
+    for stale in (folder / "campplus").glob("*.onnx"):
+        stale.unlink()
+    load_campplus_model(folder)
+    [exported] = (folder / "campplus").glob("*.onnx")
+    written = exported.stat().st_mtime_ns
+    load_campplus_model(folder)
+    assert exported.stat().st_mtime_ns == written
+    assert sorted(p.name for p in (folder / "campplus").iterdir()) == sorted(
+        [exported.name, "camplusplus.py", "campplus_cn_en_common.pt"]
+    )
