@@ -140,6 +140,10 @@ class StageCache:
             {"format": CACHE_FORMAT, "stage": stage, "libraries": library_versions(), **parts}
         )
 
+    def has(self, stage: str, parts: dict[str, Any]) -> bool:
+        """Whether `stage` with these `parts` is stored (it may still prove unreadable)."""
+        return self.enabled and self.path(stage, self.key(stage, parts)).is_file()
+
     def path(self, stage: str, key: str) -> Path:
         assert self.root is not None
         return self.root / stage / f"{key}.json"

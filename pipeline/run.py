@@ -33,13 +33,14 @@ from pipeline.cache import (
 from pipeline.config import Config
 from pipeline.errors import PipelineError
 from pipeline.models.registry import Models
+from pipeline.sharing import SharedWindows
 from pipeline.stages.asr import recognise
 from pipeline.stages.attribution import apply_recovery, attribute_segments
 from pipeline.stages.audio import check_local_file
 from pipeline.stages.checks import check_sentences
 from pipeline.stages.diarize import DiarizationResult, diarize
 from pipeline.stages.fetch import output_name
-from pipeline.stages.overlap import Decoder, recover_overlaps
+from pipeline.stages.overlap import overlap_windows, recover_overlaps
 from pipeline.stages.sentences import build_sentences
 from pipeline.stages.subtitles import build_tracks
 from pipeline.stages.translate import TARGET, translate_sentences
@@ -101,83 +102,99 @@ def process_clip(
         source.audio_offset,
     )
 
-    (regions, windows), vad_key = cache.run(
-        "vad",
-        {"audio": audio.key, "vad": config.vad, "model": models.vad_info},
-        lambda: _find_speech(audio.samples, config, models),
-        load_speech,
-        clock,
+    vad_parts = {"audio": audio.key, "vad": config.vad, "model": models.vad_info}
+    english_beam = getattr(models.translator, "english_beam", None)
+    asr_parts = {
+        "vad": cache.key("vad", vad_parts),
+        "asr": config.asr,
+        "model": models.whisper.info,
+        "english_beam": english_beam,
+    }
+    diarize_parts = {
+        "audio": audio.key,
+        "diarization": diarization_options(config.diarization),
+        "models": models.diarization.infos if config.diarization.enabled else None,
+    }
+    overlap_parts = {
+        "asr": cache.key("asr", asr_parts),
+        "diarize": cache.key("diarize", diarize_parts) if config.diarization.enabled else None,
+        "overlap": config.overlap,
+    }
+    overlap_decodes = SharedWindows(  # the audio is decoded only if a window is
+        lambda span: decode_window(audio.samples, source.audio_offset, config, models, span),
+        _overlap_workers(config, models),
     )
-    log.info(
-        "speech: %.1f s in %d stretch(es)", sum(r.end - r.start for r in regions), len(regions)
-    )
-
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="diarize") as background:
         models.diarization_cores(1)  # recognition runs beside it on the other core
         diarization = _later((DiarizationResult([], [], []), None))
         if config.diarization.enabled:
-            parts = {
-                "audio": audio.key,
-                "diarization": diarization_options(config.diarization),
-                "models": models.diarization.infos,
-            }
             diarization = _alongside(
                 background,
                 config.runtime.parallel,
                 lambda: cache.run(
                     "diarize",
-                    parts,
+                    diarize_parts,
                     lambda: diarize_audio(audio.samples, source.audio_offset, config, models),
                     load_diarization,
                     clock,
                 ),
             )
-        english_beam = getattr(models.translator, "english_beam", None)
-        recognition, asr_key = cache.run(
-            "asr",
-            {
-                "vad": vad_key,
-                "asr": config.asr,
-                "model": models.whisper.info,
-                "english_beam": english_beam,
-            },
-            lambda: recognise(
-                audio.samples,
-                windows,
-                models.whisper,
-                config.asr,
-                source.audio_offset,
-                progress,
-                english_beam,
-            ),
-            load_recognition,
-            clock,
-        )
-        if config.runtime.parallel:
-            models.diarization_cores(2)  # recognition's core is free now
-        speakers, diarize_key = diarization()
-        models.diarization_cores(1)
-    if config.diarization.enabled:
-        log.info("speakers: %d found%s", len(speakers.speakers), _count_doubt(speakers))
-    log.info(
-        "recognised: %d segment(s), %d word(s) with %s",
-        len(recognition.segments),
-        sum(len(s.words) for s in recognition.segments),
-        models.whisper.info.name,
-    )
-
-    recovered, overlap_key = cache.run(
-        "overlap",
-        {"asr": asr_key, "diarize": diarize_key, "overlap": config.overlap},
-        lambda: recover_overlaps(
-            recognition.segments,
-            speakers.turns,
-            window_decoder(audio.samples, source.audio_offset, config, models),
-            config.overlap,
-        ),
-        load_recovery,
-        clock,
-    )
+            if config.runtime.parallel and not cache.has("overlap", overlap_parts):
+                # Once diarized, this thread decodes the overlap stage's windows while
+                # recognition may still run on the other core.
+                background.submit(_overlap_head_start, overlap_decodes, diarization, config)
+        try:
+            # Diarization needs only the audio: it starts first, speech is found beside it.
+            (regions, windows), _ = cache.run(
+                "vad",
+                vad_parts,
+                lambda: _find_speech(audio.samples, config, models),
+                load_speech,
+                clock,
+            )
+            log.info(
+                "speech: %.1f s in %d stretch(es)",
+                sum(r.end - r.start for r in regions),
+                len(regions),
+            )
+            recognition, asr_key = cache.run(
+                "asr",
+                asr_parts,
+                lambda: recognise(
+                    audio.samples,
+                    windows,
+                    models.whisper,
+                    config.asr,
+                    source.audio_offset,
+                    progress,
+                    english_beam,
+                ),
+                load_recognition,
+                clock,
+            )
+            if config.runtime.parallel:
+                models.diarization_cores(2)  # recognition's core is free now
+            speakers, diarize_key = diarization()
+            models.diarization_cores(1)
+            if config.diarization.enabled:
+                log.info("speakers: %d found%s", len(speakers.speakers), _count_doubt(speakers))
+            log.info(
+                "recognised: %d segment(s), %d word(s) with %s",
+                len(recognition.segments),
+                sum(len(s.words) for s in recognition.segments),
+                models.whisper.info.name,
+            )
+            recovered, overlap_key = cache.run(
+                "overlap",
+                {"asr": asr_key, "diarize": diarize_key, "overlap": config.overlap},
+                lambda: recover_overlaps(
+                    recognition.segments, speakers.turns, overlap_decodes, config.overlap
+                ),
+                load_recovery,
+                clock,
+            )
+        finally:
+            overlap_decodes.close()  # a head start still at work stops after its window
     options = config.diarization
     (segments, sentences), sentences_key = cache.run(
         "attribute",
@@ -295,26 +312,41 @@ def _find_speech(
     return regions, group_regions(regions, config.vad)
 
 
-def window_decoder(samples, offset: float, config: Config, models: Models) -> Decoder:
+def window_decoder(
+    samples, offset: float, config: Config, models: Models
+) -> SharedWindows[tuple[float, float], list[Segment]]:
     """Recognition of windows (clip timeline) for the overlap stage: the first pass's
     model, options and filters, on `samples` that start at `offset`. Two windows are
     decoded at once when the model can and `runtime.parallel` allows two busy threads."""
+    return SharedWindows(
+        lambda span: decode_window(samples, offset, config, models, span),
+        _overlap_workers(config, models),
+    )
+
+
+def decode_window(
+    samples, offset: float, config: Config, models: Models, span: tuple[float, float]
+) -> list[Segment]:
+    """The segments of one window (clip timeline) of `samples`, which start at `offset`."""
+    start, end = span
     duration = len(samples) / SAMPLE_RATE
-    whisper = models.whisper
+    window = SpeechRegion(max(0.0, start - offset), min(duration, end - offset))
+    return recognise(samples, [window], models.whisper, config.asr, offset, False).segments
 
-    def decode_one(span: tuple[float, float]) -> list[Segment]:
-        start, end = span
-        window = SpeechRegion(max(0.0, start - offset), min(duration, end - offset))
-        return recognise(samples, [window], whisper, config.asr, offset, False).segments
 
-    def decode(spans: list[tuple[float, float]]) -> list[list[Segment]]:
-        workers = whisper.concurrent_calls if config.runtime.parallel else 1
-        if workers < 2 or len(spans) < 2:
-            return [decode_one(span) for span in spans]
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="overlap") as pool:
-            return list(pool.map(decode_one, spans))
+def _overlap_workers(config: Config, models: Models) -> int:
+    return models.whisper.concurrent_calls if config.runtime.parallel else 1
 
-    return decode
+
+def _overlap_head_start(
+    decodes: SharedWindows,
+    diarization: Callable[[], tuple[DiarizationResult, str | None]],
+    config: Config,
+) -> None:
+    """On the diarization thread, once it is done: start on the overlap stage's windows."""
+    speakers, _ = diarization()
+    decodes.offer(overlap_windows(speakers.turns, config.overlap))
+    decodes.help()
 
 
 def _attribute(

@@ -36,6 +36,7 @@ TIME_PRECISION = 0.02
 # Recognised speech this long after the end of the English is decoded again (seconds).
 UNHEARD_TAIL = 1.0
 MAX_ENGLISH_TAILS = 2
+SAMPLING_SEED = 0  # CTranslate2's sampling (temperature fallback): runs that repeat
 
 
 @dataclass
@@ -375,6 +376,12 @@ def load_ct2_whisper(
                 f"internet run `make models WHISPER_SIZES={requested}`, or set asr.model to a "
                 "CTranslate2 Whisper folder",
             ) from None
+    # Temperature fallback samples with CTranslate2's generators, one per worker thread,
+    # seeded once from this seed (else from the system's entropy): a clip run again in a
+    # new process then samples as it did the first time.
+    import ctranslate2
+
+    ctranslate2.set_random_seed(SAMPLING_SEED)
     try:
         model = WhisperModel(
             str(path),

@@ -57,6 +57,21 @@ def overlaps(turns: list[SpeakerTurn], min_overlap: float) -> list[tuple[Speaker
     ]
 
 
+def overlap_windows(turns: list[SpeakerTurn], options: OverlapOptions) -> list[tuple[float, float]]:
+    """The windows `recover_overlaps` decodes: each overlapped turn, padded (none when the
+    stage is off). Known from the turns alone, so they can be decoded before the rest."""
+    pairs = overlaps(turns, options.min_overlap) if options.enabled else []
+    return [
+        (turn.start - options.padding, turn.end + options.padding)
+        for turn in _overlapped_turns(pairs).values()
+    ]
+
+
+def _overlapped_turns(pairs: list[tuple[SpeakerTurn, SpeakerTurn]]) -> dict[int, SpeakerTurn]:
+    # by id() of the turn: turns are not hashable
+    return {id(turn): turn for pair in pairs for turn in pair}
+
+
 def recover_overlaps(
     heard: list[Segment], turns: list[SpeakerTurn], decode: Decoder, options: OverlapOptions
 ) -> Recovery:
@@ -66,9 +81,8 @@ def recover_overlaps(
     if not pairs:
         return Recovery()
     known = [word for segment in heard for word in segment.words]
-    # by id() of the turn: turns are not hashable
-    unique = {id(turn): turn for pair in pairs for turn in pair}
-    windows = [(t.start - options.padding, t.end + options.padding) for t in unique.values()]
+    unique = _overlapped_turns(pairs)
+    windows = overlap_windows(turns, options)
     decodes = {
         key: _decode(turn, segments, known)
         for (key, turn), segments in zip(unique.items(), decode(windows), strict=True)

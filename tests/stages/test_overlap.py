@@ -15,10 +15,8 @@ import gzip
 import jiwer
 import numpy as np
 import pytest
-import torch
 
 from pipeline.config import (
-    AsrOptions,
     Config,
     DiarizationOptions,
     OutputOptions,
@@ -49,6 +47,12 @@ def _prompt(name: str, tmp_path, pitch: float = 1.0) -> np.ndarray:
     return np.fromfile(raw, dtype=np.float32)
 
 
+# Beam search only: the temperature fallback samples (with CTranslate2's generator, one per
+# worker thread), so on this mix, which falls back, two runs could hear different words.
+UNSAMPLED = Config()
+UNSAMPLED.asr.temperatures = [0.0]
+
+
 @pytest.fixture(scope="module")
 def mix(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("overlap")
@@ -73,16 +77,14 @@ def _turn(voice: np.ndarray, start: float, speaker: str) -> SpeakerTurn:
 def heard(mix, models):
     """The first pass, as the pipeline makes it: the whole stretch decoded at once."""
     samples, _ = mix
-    torch.manual_seed(0)  # Whisper's temperature fallback samples
     window = SpeechRegion(0.0, len(samples) / SAMPLE_RATE)
-    return recognise(samples, [window], models.whisper, AsrOptions(), 0.0, False).segments
+    return recognise(samples, [window], models.whisper, UNSAMPLED.asr, 0.0, False).segments
 
 
 @pytest.fixture(scope="module")
 def result(mix, heard, models):
     samples, turns = mix
-    torch.manual_seed(0)
-    decode = window_decoder(samples, 0.0, Config(), models)
+    decode = window_decoder(samples, 0.0, UNSAMPLED, models)
     recovery = recover_overlaps(heard, turns, decode, OverlapOptions())
     gate = DiarizationOptions()
     attributed = attribute_segments(heard, _exclusive(turns), gate.min_turn_words, gate.keep_share)
@@ -186,9 +188,8 @@ def test_turns_decoded_two_at_a_time_recover_what_one_at_a_time_does(mix, heard,
     """The default run decodes the two overlapped turns at once (`runtime.parallel`)."""
     samples, turns = mix
     assert models.whisper.concurrent_calls == 2
-    sequential = Config()
+    sequential = UNSAMPLED.model_copy(deep=True)
     sequential.runtime.parallel = False
-    torch.manual_seed(0)
     decode = window_decoder(samples, 0.0, sequential, models)
     one_at_a_time = recover_overlaps(heard, turns, decode, OverlapOptions())
     two_at_a_time, _ = result
@@ -198,6 +199,6 @@ def test_turns_decoded_two_at_a_time_recover_what_one_at_a_time_does(mix, heard,
 def test_turned_off_it_recovers_nothing(mix, heard, models):
     samples, turns = mix
     options = OverlapOptions(enabled=False)
-    decode = window_decoder(samples, 0.0, Config(), models)
+    decode = window_decoder(samples, 0.0, UNSAMPLED, models)
     recovery = recover_overlaps(heard, turns, decode, options)
     assert recovery.segments == [] and recovery.reassigned == []
