@@ -273,7 +273,7 @@ def test_the_whisper_cli_translate_task_gives_timed_english(short_speech: Path, 
     assert run.segments and all(start <= end for start, end, _ in run.segments)
     assert run.cpu_seconds > 0
     [stored] = (tmp_path / "cli").iterdir()
-    assert stored.name.endswith(".base.ru.translate.json")
+    assert stored.name.endswith(".base.ru.translate.t2.json")
 
 
 def test_many_files_share_one_cli_command_and_each_is_stored_as_if_run_alone(
