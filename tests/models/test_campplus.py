@@ -76,3 +76,14 @@ def test_the_network_is_exported_once_and_kept_whole(tmp_path):
     assert sorted(p.name for p in (folder / "campplus").iterdir()) == sorted(
         [exported.name, "camplusplus.py", "campplus_cn_en_common.pt"]
     )
+
+
+def test_a_model_cache_it_cannot_write_to_exports_for_this_process_only(campplus, tmp_path):
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("")  # the export's folder cannot be made here
+    model = type(campplus)(campplus.network).eval()
+    model.freeze_network(blocked / "campplus.onnx")
+    assert model._frozen.network is not None and list(tmp_path.iterdir()) == [blocked]
+    speech = torch.zeros(3 * SAMPLE_RATE).uniform_(-0.1, 0.1)
+    with torch.inference_mode():
+        torch.testing.assert_close(model.embed(speech), campplus.embed(speech))
