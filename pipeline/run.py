@@ -186,7 +186,7 @@ def process_clip(
             )
             recovered, overlap_key = cache.run(
                 "overlap",
-                {"asr": asr_key, "diarize": diarize_key, "overlap": config.overlap},
+                overlap_parts,  # the keys of the asr and diarize stages just run or read
                 lambda: recover_overlaps(
                     recognition.segments, speakers.turns, overlap_decodes, config.overlap
                 ),
