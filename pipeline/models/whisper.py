@@ -377,8 +377,9 @@ def load_ct2_whisper(
                 "CTranslate2 Whisper folder",
             ) from None
     # Temperature fallback samples with CTranslate2's generators, one per worker thread,
-    # seeded once from this seed (else from the system's entropy): a clip run again in a
-    # new process then samples as it did the first time.
+    # seeded once from this seed (else from the system's entropy). A new process then samples
+    # as before only where its calls reach the workers in the same order, which two workers
+    # do not guarantee.
     import ctranslate2
 
     ctranslate2.set_random_seed(SAMPLING_SEED)

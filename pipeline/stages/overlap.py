@@ -61,10 +61,11 @@ def overlap_windows(turns: list[SpeakerTurn], options: OverlapOptions) -> list[t
     """The windows `recover_overlaps` decodes: each overlapped turn, padded (none when the
     stage is off). Known from the turns alone, so they can be decoded before the rest."""
     pairs = overlaps(turns, options.min_overlap) if options.enabled else []
-    return [
-        (turn.start - options.padding, turn.end + options.padding)
-        for turn in _overlapped_turns(pairs).values()
-    ]
+    return _padded(_overlapped_turns(pairs), options.padding)
+
+
+def _padded(turns: dict[int, SpeakerTurn], padding: float) -> list[tuple[float, float]]:
+    return [(turn.start - padding, turn.end + padding) for turn in turns.values()]
 
 
 def _overlapped_turns(pairs: list[tuple[SpeakerTurn, SpeakerTurn]]) -> dict[int, SpeakerTurn]:
@@ -82,7 +83,7 @@ def recover_overlaps(
         return Recovery()
     known = [word for segment in heard for word in segment.words]
     unique = _overlapped_turns(pairs)
-    windows = overlap_windows(turns, options)
+    windows = _padded(unique, options.padding)  # overlap_windows, without finding pairs again
     decodes = {
         key: _decode(turn, segments, known)
         for (key, turn), segments in zip(unique.items(), decode(windows), strict=True)
