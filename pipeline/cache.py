@@ -65,9 +65,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("pipeline")
 
 # Bump when a stage's code changes what it returns for the same inputs.
-CACHE_FORMAT = 5  # 2: decoded duration and damage; 3: English spans heard with the Russian;
+CACHE_FORMAT = 6  # 2: decoded duration and damage; 3: English spans heard with the Russian;
 # 4: English split between the sentences it spans, words recovered from overlaps; 5: English
-# word log-probabilities, each sentence's own English confidence
+# word log-probabilities, each sentence's own English confidence; 6: an English decode that
+# loops is decoded again at the fallback temperatures
 CACHE_DIR = ".cache"
 # Libraries whose upgrade may change a stage's result.
 _LIBRARIES = [

@@ -86,7 +86,7 @@ class OpenAIWhisper:
         english = []
         if english_beam is not None and heard:
             english = window_english(
-                self, heard[0], chunk, language or "ru", english_beam, _speech_end(result)
+                self, heard[0], chunk, language or "ru", english_beam, _speech_end(result), options
             )
         return WindowDecode(result["segments"], language, english)
 
@@ -98,14 +98,23 @@ class OpenAIWhisper:
             return self.model.embed_audio(mel[None])
 
     def english(
-        self, features: torch.Tensor, language: str, beam: int, duration: float
+        self,
+        features: torch.Tensor,
+        language: str,
+        beam: int,
+        duration: float,
+        temperature: float = 0.0,
+        best_of: int | None = None,
     ) -> list[TranslatedSpan]:
+        search = (
+            {"temperature": temperature, "best_of": best_of}
+            if temperature > 0
+            else {"beam_size": _beam(beam)}
+        )
         decoded = whisper.decode(
             self.model,
             features[:1],
-            whisper.DecodingOptions(
-                task="translate", language=language, beam_size=_beam(beam), fp16=False
-            ),
+            whisper.DecodingOptions(task="translate", language=language, fp16=False, **search),
         )[0]
         tokenizer = whisper.tokenizer.get_tokenizer(
             self.model.is_multilingual,
@@ -278,7 +287,7 @@ class CT2Whisper:
         english = []
         if english_beam is not None and heard:
             english = window_english(
-                self, heard[0], chunk, info.language, english_beam, _speech_end(segments)
+                self, heard[0], chunk, info.language, english_beam, _speech_end(segments), options
             )
         return WindowDecode(segments, info.language, english)
 
@@ -288,18 +297,35 @@ class CT2Whisper:
         return self.model.encode(pad_or_trim(self.model.feature_extractor(chunk)))
 
     def english(
-        self, encoded: Any, language: str, beam: int, duration: float
+        self,
+        encoded: Any,
+        language: str,
+        beam: int,
+        duration: float,
+        temperature: float = 0.0,
+        best_of: int | None = None,
     ) -> list[TranslatedSpan]:
         from faster_whisper.tokenizer import Tokenizer
 
         tokenizer = Tokenizer(
             self.model.hf_tokenizer, self.model.model.is_multilingual, "translate", language
         )
+        # Sampling as faster-whisper's own fallback samples: the best of `best_of` draws.
+        search = (
+            {
+                "beam_size": 1,
+                "num_hypotheses": best_of or 1,
+                "sampling_topk": 0,
+                "sampling_temperature": temperature,
+            }
+            if temperature > 0
+            else {"beam_size": beam}
+        )
         result = self.model.model.generate(
             encoded,
             [list(tokenizer.sot_sequence)],
-            beam_size=beam,
             return_scores=True,
+            **search,
             suppress_blank=True,
             suppress_tokens=[-1],
         )[0]
@@ -431,21 +457,32 @@ def _ct2_segment(piece: Any) -> dict[str, Any]:
 
 
 def window_english(
-    engine: Any, encoded: Any, chunk: np.ndarray, language: str, beam: int, speech_end: float
+    engine: Any,
+    encoded: Any,
+    chunk: np.ndarray,
+    language: str,
+    beam: int,
+    speech_end: float,
+    options: dict[str, Any],
 ) -> list[TranslatedSpan]:
     """A window's English, decoded from the encoder output of its Russian pass.
 
     Whisper's translate decode sometimes ends before the speech does; then, as Whisper's
     own transcribe loop does, the rest of the window (only the rest) is encoded and
-    decoded, at most MAX_ENGLISH_TAILS times.
+    decoded, at most MAX_ENGLISH_TAILS times. `options` are the recognition's decode
+    options (openai-whisper's names): their fallback applies to the English too.
     """
-    spans = engine.english(encoded, language, beam, len(chunk) / SAMPLE_RATE)
+    spans = english_without_loops(
+        engine, encoded, language, beam, len(chunk) / SAMPLE_RATE, options
+    )
     for _ in range(MAX_ENGLISH_TAILS):
         done = spans[-1].end if spans else 0.0
         if not spans or speech_end - done < UNHEARD_TAIL:
             break
         tail = chunk[int(done * SAMPLE_RATE) :]
-        more = engine.english(engine.encode(tail), language, beam, len(tail) / SAMPLE_RATE)
+        more = english_without_loops(
+            engine, engine.encode(tail), language, beam, len(tail) / SAMPLE_RATE, options
+        )
         if not more:
             break
         spans += [
@@ -453,6 +490,29 @@ def window_english(
             for s in more
         ]
     return spans
+
+
+def english_without_loops(
+    engine: Any, encoded: Any, language: str, beam: int, duration: float, options: dict[str, Any]
+) -> list[TranslatedSpan]:
+    """The English decode, tried again at the recognition's next fallback temperatures while
+    its text compresses like a loop (Whisper's own test, `compression_ratio_threshold`), as
+    Whisper's transcribe does for the Russian; if every try loops, the least repetitive.
+    The decoder's confidence is not a reason to retry here: a sampled English is not a better
+    one, only a less repetitive one (and it may differ from run to run)."""
+    from faster_whisper.transcribe import get_compression_ratio
+
+    limit = options.get("compression_ratio_threshold")
+    tries = []
+    for temperature in options.get("temperature") or (0.0,):
+        spans = engine.english(
+            encoded, language, beam, duration, temperature, options.get("best_of")
+        )
+        ratio = get_compression_ratio(" ".join(span.text for span in spans))
+        if limit is None or ratio <= limit:
+            return spans
+        tries.append((ratio, spans))
+    return min(tries, key=lambda tried: tried[0])[1]
 
 
 def _speech_end(decoded: Any) -> float:

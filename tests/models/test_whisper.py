@@ -1,8 +1,15 @@
-"""Whisper's English word by word: each word's log-probability from its tokens."""
+"""Whisper's English word by word: each word's log-probability from its tokens; and an
+English decode that loops, decoded again."""
 
 import whisper
+from faster_whisper.transcribe import get_compression_ratio
 
+from pipeline.config import AsrOptions
 from pipeline.models.whisper import spans_from_tokens, word_logprobs
+from pipeline.stages.asr import recognise
+from pipeline.stages.audio import load_audio
+from pipeline.types import SpeechRegion
+from tests import support
 
 TOKENIZER = whisper.tokenizer.get_tokenizer(True, language="ru", task="translate")
 
@@ -43,3 +50,23 @@ def test_spans_carry_the_log_probabilities_of_their_own_words():
     assert [s.word_logprobs for s in spans] == [[-0.5, -0.5], [-0.5] * 5]
     unscored = spans_from_tokens(tokens, begin, TOKENIZER.decode, -0.5, 6.0)
     assert all(s.word_logprobs is None and s.avg_logprob == -0.5 for s in unscored)
+
+
+def test_an_english_decode_that_loops_is_decoded_again_at_the_fallback_temperatures(models):
+    """A real loop: the default model's English of this window of a recorded prompt (five
+    "press N to ..." instructions) repeats «to the ring of the opponent» until the decoder's
+    length limit and never reaches «press 5». Whisper's own fallback undoes it."""
+    audio = load_audio(support.ASTERISK_RU / "priv-callee-options.wav")
+    window = [SpeechRegion(15.264, 40.447)]  # the pipeline's speech window here
+
+    def english(temperatures):
+        options = AsrOptions(temperatures=temperatures)
+        result = recognise(
+            audio.samples, window, models.whisper, options, progress=False, english_beam=2
+        )
+        return " ".join(span.text for span in result.english)
+
+    looping = english([0.0])
+    assert get_compression_ratio(looping) > 2.4 and "5" not in looping
+    fallback = english([0.0, 0.2, 0.4])
+    assert get_compression_ratio(fallback) < 3.0 and "5" in fallback
