@@ -43,13 +43,18 @@ MAX_UTTERANCE_S = 7  # a few prompts are long instructions; turns stay conversat
 READABLE = re.compile(r"[А-Яа-яЁё][А-Яа-яЁё ,.!?-]*")
 
 # Speaker name -> (source, sox effects). Speed changes shift formants; pitch does not.
+# Both sources get the same recipe: one variant lower (slower: pitch and formants about
+# 2-3 semitones down), one higher (pitch alone 3.5 semitones up). Until stop 24 woman_c
+# was sped up and then pitched down (net about 3 semitones down, like woman_b): a near copy
+# of woman_b in pitch, which CAM++ held as one voice (cosine 0.82-0.92), so the 5- and
+# 6-speaker clips could not test a count rule.
 VOICES: dict[str, tuple[str, list[str]]] = {
     "man_a": ("festival", []),
     "man_b": ("festival", ["speed", "0.88"]),
     "man_c": ("festival", ["pitch", "350", "tempo", "1.1"]),
     "woman_a": ("asterisk", []),
     "woman_b": ("asterisk", ["speed", "0.84"]),
-    "woman_c": ("asterisk", ["speed", "1.1", "pitch", "-450"]),
+    "woman_c": ("asterisk", ["pitch", "350", "tempo", "1.1"]),
 }
 SIX_VOICES = tuple(VOICES)
 
