@@ -85,6 +85,21 @@ def test_silence_gives_no_turns(pipeline) -> None:
     assert diarize(pipeline, np.zeros(0, dtype=np.float32)) == DiarizationResult([], [], [])
 
 
+def test_speech_too_short_for_an_embedding_is_one_speaker_without_warnings(pipeline) -> None:
+    """A recorded 0.6 s word: pyannote averaged no embeddings and numpy warned on stderr."""
+    import warnings
+
+    from pipeline.stages.audio import load_audio
+    from tests import support
+
+    word = load_audio(support.ASTERISK_RU / "spy-dahdi.wav").samples
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = diarize(pipeline, word)
+    assert [str(w.message) for w in caught if w.category is RuntimeWarning] == []
+    assert result.speakers == ["SPEAKER_00"] and result.count.method == "too short"
+
+
 def test_one_speaker_gets_one_label_and_offset_shifts_times(pipeline, pyannote_sample) -> None:
     audio, _ = pyannote_sample
     pieces = [
