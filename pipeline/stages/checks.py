@@ -43,8 +43,12 @@ _EDGE_PUNCTUATION = "\"'.,;:!?…()«»“”"
 _NUMBER_SIGN = re.compile(r"\bNo\.\s*(?=\d)")
 _CAPITALISED = re.compile(r"\b[А-ЯЁ][а-яё]{2,}(?:-[А-ЯЁ][а-яё]+)?\b")
 
-# Russian number words, every case form, by value (1 and "одна" left out: too often not a
-# number, «один из», «одна и та же»).
+# «один» in every gender and case: too often not a number to be missed in the English
+# («один из», «одна и та же»), but an English 1 may come from it («Нажмите один» -> "Press 1").
+_RU_ONE = frozenset(
+    ["один", "одна", "одно", "одни", "одного", "одной", "одному", "одним", "одном", "одну"]
+)
+# Russian number words, every case form, by value (1 left out: see _RU_ONE).
 _RU_NUMBERS: dict[str, int] = {}
 for _value, _forms in {
     2: "два две двух двум двумя",
@@ -180,6 +184,8 @@ def _numbers(russian: str, english: str, words: bool = True) -> str | None:
         elif value not in ranked | dates and value not in counted:
             details.append(f"{shown} a count but an ordinal in the English")
     digits = _numbers_in(english, False, words=False)
+    if _RU_ONE & set(_words(russian)):
+        wanted = {**wanted, Decimal(1): "1"}
     details += [
         f"{shown} not in the Russian" for value, shown in digits.items() if value not in wanted
     ]

@@ -135,6 +135,11 @@ def test_wrong_english_is_flagged(russian, english, failed):
         ),
         ("А если к 20-ому ничего не будет?", "And if nothing is done by the twentieth?"),
         ("Извините, я опоздал.", "I'm sorry, I'm late."),
+        # A recorded prompt (asterisk's vm-forward): «один» is the English 1.
+        (
+            "Нажмите один, чтобы ввести номер, или нажмите 2, чтобы воспользоваться справочником.",
+            "Press 1 to enter a number, or press 2 to use the directory.",
+        ),
         # The hard dev meeting's English: «No.» is the number sign, not a negation.
         (
             "Тогда приходите ко мне лично в кабинет номер 8.",
