@@ -14,9 +14,12 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TypeVar
+
+import numpy as np
 
 from pipeline.cache import (
     CACHE_DIR,
@@ -34,7 +37,7 @@ from pipeline.config import Config
 from pipeline.errors import PipelineError
 from pipeline.models.registry import Models
 from pipeline.sharing import SharedWindows
-from pipeline.stages.asr import recognise
+from pipeline.stages.asr import Recognition, recognise
 from pipeline.stages.attribution import apply_recovery, attribute_segments
 from pipeline.stages.audio import check_local_file
 from pipeline.stages.checks import check_sentences
@@ -101,50 +104,123 @@ def process_clip(
         source.audio_stream_index,
         source.audio_offset,
     )
+    heard = _listen(audio, config, models, cache, clock, progress)
+    speakers, recognition = heard.speakers, heard.recognition
+    options = config.diarization
+    (segments, sentences), sentences_key = cache.run(
+        "attribute",
+        {
+            "asr": heard.asr_key,
+            "diarize": heard.diarize_key,
+            "overlap": heard.overlap_key,
+            "options": [options.min_turn_words, options.keep_share] if options.enabled else None,
+        },
+        lambda: _attribute(recognition.segments, heard.recovered, speakers, config),
+        load_attribution,
+        clock,
+    )
+    translator = models.translator
+    if translator is not None:
+        _translate(sentences, sentences_key, recognition, config, models, cache, clock)
+    speaker_names = {label: options.names.get(label, label) for label in speakers.speakers}
+    with clock.stage("cues"):
+        cues, violations = build_tracks(
+            [word for segment in segments for word in segment.words],
+            sentences,
+            recognition.language,
+            TARGET if translator is not None else None,
+            config.output,
+            source.frame_rate,
+            speaker_names if config.output.speaker_prefix and speaker_names else None,
+        )
+    if violations:
+        log.info("subtitle rules: %d cue(s) still break a rule", len(violations))
+    return Transcript(
+        source=source,
+        language=recognition.language,
+        segments=segments,
+        turns=speakers.turns,
+        exclusive_turns=speakers.exclusive_turns,
+        speakers=speaker_names,
+        sentences=sentences,
+        cues=cues,
+        speech_regions=[_shift(r, source.audio_offset) for r in heard.regions],
+        speaker_count=speakers.count,
+        models=_model_record(config, models),
+        config=config.model_dump(mode="json"),
+        versions=package_versions(),
+        stage_seconds=clock.seconds,
+        notes=_notes(recognition.dropped, source.damage, segments),
+        violations=violations,
+    )
 
-    vad_parts = {"audio": audio.key, "vad": config.vad, "model": models.vad_info}
+
+@dataclass
+class _Heard:
+    """What the stages that listen to the audio found, with their cache keys."""
+
+    regions: list[SpeechRegion]
+    recognition: Recognition
+    asr_key: str | None
+    speakers: DiarizationResult
+    diarize_key: str | None
+    recovered: Recovery
+    overlap_key: str | None
+
+
+def _listen(
+    audio: ClipAudio,
+    config: Config,
+    models: Models,
+    cache: StageCache,
+    clock: StageClock,
+    progress: bool,
+) -> _Heard:
+    """Speech, recognition, speakers and the words under overlapping speakers.
+
+    Diarization needs only the audio: it starts first, on its own thread and core, while
+    speech is found and recognised on the other; once diarized, that thread decodes the
+    overlap stage's windows while recognition may still run.
+    """
+    offset = audio.source.audio_offset
     english_beam = getattr(models.translator, "english_beam", None)
+    vad_parts = {"audio": audio.key, "vad": config.vad, "model": models.vad_info}
     asr_parts = {
         "vad": cache.key("vad", vad_parts),
         "asr": config.asr,
         "model": models.whisper.info,
         "english_beam": english_beam,
     }
+    diarizing = config.diarization.enabled
     diarize_parts = {
         "audio": audio.key,
         "diarization": diarization_options(config.diarization),
-        "models": models.diarization.infos if config.diarization.enabled else None,
+        "models": models.diarization.infos if diarizing else None,
     }
     overlap_parts = {
         "asr": cache.key("asr", asr_parts),
-        "diarize": cache.key("diarize", diarize_parts) if config.diarization.enabled else None,
+        "diarize": cache.key("diarize", diarize_parts) if diarizing else None,
         "overlap": config.overlap,
     }
-    overlap_decodes = SharedWindows(  # the audio is decoded only if a window is
-        lambda span: decode_window(audio.samples, source.audio_offset, config, models, span),
-        _overlap_workers(config, models),
-    )
+    overlap_decodes = window_decoder(lambda: audio.samples, offset, config, models)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="diarize") as background:
         models.diarization_cores(1)  # recognition runs beside it on the other core
         diarization = _later((DiarizationResult([], [], []), None))
-        if config.diarization.enabled:
+        if diarizing:
             diarization = _alongside(
                 background,
                 config.runtime.parallel,
                 lambda: cache.run(
                     "diarize",
                     diarize_parts,
-                    lambda: diarize_audio(audio.samples, source.audio_offset, config, models),
+                    lambda: diarize_audio(audio.samples, offset, config, models),
                     load_diarization,
                     clock,
                 ),
             )
             if config.runtime.parallel and not cache.has("overlap", overlap_parts):
-                # Once diarized, this thread decodes the overlap stage's windows while
-                # recognition may still run on the other core.
                 background.submit(_overlap_head_start, overlap_decodes, diarization, config)
         try:
-            # Diarization needs only the audio: it starts first, speech is found beside it.
             (regions, windows), _ = cache.run(
                 "vad",
                 vad_parts,
@@ -165,7 +241,7 @@ def process_clip(
                     windows,
                     models.whisper,
                     config.asr,
-                    source.audio_offset,
+                    offset,
                     progress,
                     english_beam,
                 ),
@@ -176,7 +252,7 @@ def process_clip(
                 models.diarization_cores(2)  # recognition's core is free now
             speakers, diarize_key = diarization()
             models.diarization_cores(1)
-            if config.diarization.enabled:
+            if diarizing:
                 log.info("speakers: %d found%s", len(speakers.speakers), _count_doubt(speakers))
             log.info(
                 "recognised: %d segment(s), %d word(s) with %s",
@@ -195,87 +271,49 @@ def process_clip(
             )
         finally:
             overlap_decodes.close()  # a head start still at work stops after its window
-    options = config.diarization
-    (segments, sentences), sentences_key = cache.run(
-        "attribute",
-        {
-            "asr": asr_key,
-            "diarize": diarize_key,
-            "overlap": overlap_key,
-            "options": [options.min_turn_words, options.keep_share] if options.enabled else None,
-        },
-        lambda: _attribute(recognition.segments, recovered, speakers, config),
-        load_attribution,
+    return _Heard(regions, recognition, asr_key, speakers, diarize_key, recovered, overlap_key)
+
+
+def _translate(
+    sentences: list[Sentence],
+    sentences_key: str | None,
+    recognition: Recognition,
+    config: Config,
+    models: Models,
+    cache: StageCache,
+    clock: StageClock,
+) -> None:
+    """Each sentence's English (in place), then the checks that say which to verify."""
+    translator = models.translator
+    log.info("translation: %s", translator.info.name)
+    translations, _ = cache.run(
+        "translate",
+        {"sentences": sentences_key, "translate": config.translate, "model": translator.info},
+        lambda: [
+            (s.translation or "", s.translation_confidence, s.translation_word_logprobs)
+            for s in translate_sentences(
+                sentences, translator, recognition.english, config.asr.max_repeats
+            )
+        ],
+        load_translations,
         clock,
     )
-    words = [word for segment in segments for word in segment.words]
-    translator = models.translator
-    if translator is not None:
-        log.info("translation: %s", translator.info.name)
-        translations, _ = cache.run(
-            "translate",
-            {"sentences": sentences_key, "translate": config.translate, "model": translator.info},
-            lambda: [
-                (s.translation or "", s.translation_confidence, s.translation_word_logprobs)
-                for s in translate_sentences(
-                    sentences, translator, recognition.english, config.asr.max_repeats
-                )
-            ],
-            load_translations,
-            clock,
-        )
-        for sentence, (text, confidence, word_logprobs) in zip(
-            sentences, translations, strict=True
-        ):
-            sentence.translation = text
-            sentence.translation_confidence = confidence
-            sentence.translation_word_logprobs = word_logprobs
+    for sentence, (text, confidence, word_logprobs) in zip(sentences, translations, strict=True):
+        sentence.translation = text
+        sentence.translation_confidence = confidence
+        sentence.translation_word_logprobs = word_logprobs
+    wanted = config.checks.unknown_words and recognition.language == "ru"
+    dictionary = models.russian_words if wanted else None
+    check_sentences(sentences, config.checks, config.asr.glossary, recognition.language, dictionary)
 
-    speaker_names = {
-        label: config.diarization.names.get(label, label) for label in speakers.speakers
-    }
-    if translator is not None:
-        wanted = config.checks.unknown_words and recognition.language == "ru"
-        dictionary = models.russian_words if wanted else None
-        check_sentences(
-            sentences, config.checks, config.asr.glossary, recognition.language, dictionary
-        )
-    with clock.stage("cues"):
-        cues, violations = build_tracks(
-            words,
-            sentences,
-            recognition.language,
-            TARGET if translator is not None else None,
-            config.output,
-            source.frame_rate,
-            speaker_names if config.output.speaker_prefix and speaker_names else None,
-        )
-    if violations:
-        log.info("subtitle rules: %d cue(s) still break a rule", len(violations))
 
-    notes = [f"dropped as a known Whisper hallucination: {text}" for text in recognition.dropped]
-    if source.damage:
-        notes.append(f"damaged media, only what decoded was transcribed: {source.damage}")
+def _notes(dropped: list[str], damage: str | None, segments: list[Segment]) -> list[str]:
+    notes = [f"dropped as a known Whisper hallucination: {text}" for text in dropped]
+    if damage:
+        notes.append(f"damaged media, only what decoded was transcribed: {damage}")
     if not segments:
         notes.append(NO_SPEECH)
-    return Transcript(
-        source=source,
-        language=recognition.language,
-        segments=segments,
-        turns=speakers.turns,
-        exclusive_turns=speakers.exclusive_turns,
-        speakers=speaker_names,
-        sentences=sentences,
-        cues=cues,
-        speech_regions=[_shift(r, source.audio_offset) for r in regions],
-        speaker_count=speakers.count,
-        models=_model_record(config, models),
-        config=config.model_dump(mode="json"),
-        versions=package_versions(),
-        stage_seconds=clock.seconds,
-        notes=notes,
-        violations=violations,
-    )
+    return notes
 
 
 def _count_doubt(speakers: DiarizationResult) -> str:
@@ -313,13 +351,14 @@ def _find_speech(
 
 
 def window_decoder(
-    samples, offset: float, config: Config, models: Models
+    samples: Callable[[], np.ndarray], offset: float, config: Config, models: Models
 ) -> SharedWindows[tuple[float, float], list[Segment]]:
     """Recognition of windows (clip timeline) for the overlap stage: the first pass's
-    model, options and filters, on `samples` that start at `offset`. Two windows are
-    decoded at once when the model can and `runtime.parallel` allows two busy threads."""
+    model, options and filters, on the `samples()` that start at `offset` (asked for only
+    when a window is decoded: a clip read back from the cache is not decoded). Two windows
+    are decoded at once when the model can and `runtime.parallel` allows two busy threads."""
     return SharedWindows(
-        lambda span: decode_window(samples, offset, config, models, span),
+        lambda span: decode_window(samples(), offset, config, models, span),
         _overlap_workers(config, models),
     )
 

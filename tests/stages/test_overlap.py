@@ -84,7 +84,7 @@ def heard(mix, models):
 @pytest.fixture(scope="module")
 def result(mix, heard, models):
     samples, turns = mix
-    decode = window_decoder(samples, 0.0, UNSAMPLED, models)
+    decode = window_decoder(lambda: samples, 0.0, UNSAMPLED, models)
     recovery = recover_overlaps(heard, turns, decode, OverlapOptions())
     gate = DiarizationOptions()
     attributed = attribute_segments(heard, _exclusive(turns), gate.min_turn_words, gate.keep_share)
@@ -190,7 +190,7 @@ def test_turns_decoded_two_at_a_time_recover_what_one_at_a_time_does(mix, heard,
     assert models.whisper.concurrent_calls == 2
     sequential = UNSAMPLED.model_copy(deep=True)
     sequential.runtime.parallel = False
-    decode = window_decoder(samples, 0.0, sequential, models)
+    decode = window_decoder(lambda: samples, 0.0, sequential, models)
     one_at_a_time = recover_overlaps(heard, turns, decode, OverlapOptions())
     two_at_a_time, _ = result
     assert two_at_a_time.segments and two_at_a_time == one_at_a_time
@@ -199,6 +199,6 @@ def test_turns_decoded_two_at_a_time_recover_what_one_at_a_time_does(mix, heard,
 def test_turned_off_it_recovers_nothing(mix, heard, models):
     samples, turns = mix
     options = OverlapOptions(enabled=False)
-    decode = window_decoder(samples, 0.0, UNSAMPLED, models)
+    decode = window_decoder(lambda: samples, 0.0, UNSAMPLED, models)
     recovery = recover_overlaps(heard, turns, decode, options)
     assert recovery.segments == [] and recovery.reassigned == []
