@@ -29,7 +29,7 @@ _WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*|\d+(?:[.,]\d+)*")
 _SENTENCE_ENDS = (".", "!", "?", "…", "»", '"')
 # English that Whisper's translate task writes for unclear audio -> Russian stems that say it.
 _STOCK_PHRASES = {
-    "sorry": ("извин", "прост", "сожале"),
+    "sorry": ("извин", "прост", "сожале", "жаль", "жалк"),
     "thank": ("спасиб", "благодар"),
     "bye": ("свидан", "пока", "прощай"),
 }

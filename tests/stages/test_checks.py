@@ -135,7 +135,9 @@ def test_wrong_english_is_flagged(russian, english, failed):
         ),
         ("А если к 20-ому ничего не будет?", "And if nothing is done by the twentieth?"),
         ("Извините, я опоздал.", "I'm sorry, I'm late."),
-        # A recorded prompt (asterisk's vm-forward): «один» is the English 1.
+        # Recorded prompts (asterisk's sorry-youre-having-problems, vm-forward): «жаль» is
+        # sorry, and «один» is the English 1.
+        ("Нам очень жаль, что у вас проблемы.", "We are very sorry that you have problems."),
         (
             "Нажмите один, чтобы ввести номер, или нажмите 2, чтобы воспользоваться справочником.",
             "Press 1 to enter a number, or press 2 to use the directory.",
