@@ -8,6 +8,7 @@ mistake still fail.
 from __future__ import annotations
 
 import math
+import re
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -299,6 +300,33 @@ def test_a_long_translation_is_not_cut_into_a_piece_too_short_to_show():
     assert " ".join(line for cue in english for line in cue.lines) == sentences[0].translation
     assert all(cue.end - cue.start >= OutputOptions().min_cue_duration for cue in english)
     assert not [v for v in report if v.language == "en" and v.rule == "min_duration"]
+
+
+def test_a_bilingual_cue_too_small_for_its_english_is_split_in_two_that_fit():
+    # The same hard ru_council sentence: one Russian cue, 83 characters of English that
+    # two lines of 42 cannot hold; the bilingual track showed them on one line.
+    words, at = [], 0.5
+    for token in ["Маршрут", "будет", "очный", "перевозщик", "отказался", "работать."]:
+        words.append(Word(token, at, at + 0.5, 0.9, "SPEAKER_00"))
+        at += 0.56
+    sentences = build_sentences([Segment(0.5, at, "", words)])
+    sentences[
+        0
+    ].translation = (
+        "The marshal will be responsible for the transfer of the person who refused to work."
+    )
+    options = OutputOptions()
+    tracks, report = build_tracks(words, sentences, "ru", "en", options, 25.0, None)
+    (russian,) = tracks["ru"]
+    both = tracks["ru-en"]
+    assert len(both) == 2
+    assert [v for v in report if v.language == "ru-en" and v.rule != "reading_speed"] == []
+    assert both[0].start == russian.start and both[-1].end == russian.end
+    assert both[0].end < both[1].start
+    shown = [line for cue in both for line in cue.lines]
+    cyrillic = [line for line in shown if re.search("[а-я]", line)]
+    assert " ".join(cyrillic) == " ".join(russian.lines)
+    assert " ".join(line for line in shown if line not in cyrillic) == sentences[0].translation
 
 
 def test_long_english_gets_the_time_it_needs_and_shares_it_by_length():

@@ -236,13 +236,18 @@ def _spread(
 
 
 def bilingual_cues(
-    source: list[Cue], sentences: list[Sentence], target_rules: CueRules
+    source: list[Cue],
+    sentences: list[Sentence],
+    source_rules: CueRules,
+    target_rules: CueRules,
+    names: dict[str, str] | None = None,
 ) -> list[Cue]:
     """Source cues with their translation beneath, for players that show one track.
 
     A sentence shown in several source cues has its translation shared out over
-    them by length, at word boundaries. Each language keeps its own line limit
-    (`target_rules` the translation's), so these cues hold up to twice `max_lines` lines.
+    them by length, at word boundaries. Each language keeps its own line limit, so
+    these cues hold up to twice `max_lines` lines; a cue whose translation does not
+    fit beneath it is split in time into parts that fit.
     """
     translations = {s.id: (s.translation or "").split() for s in sentences}
     shown_in: dict[int, list[int]] = {}
@@ -263,18 +268,59 @@ def bilingual_cues(
             lines = cue.lines + [DIALOGUE_DASH + text for text in english]
             cues.append(replace(cue, lines=lines, line_speakers=cue.line_speakers * 2))
         else:
-            extra = (
-                wrap_lines(
-                    english[0].split(),
-                    target_rules.line_chars,
-                    target_rules.max_lines,
-                    0,
-                    target_rules.language,
-                )
-                if english[0]
-                else []
-            )
-            cues.append(replace(cue, lines=cue.lines + (extra or [english[0]])))
+            rules = (source_rules, target_rules)
+            cues += _with_translation(cue, english[0].split(), rules, names)
+    return cues
+
+
+def _with_translation(
+    cue: Cue,
+    english: list[str],
+    rules: tuple[CueRules, CueRules],
+    names: dict[str, str] | None,
+) -> list[Cue]:
+    """`cue` with `english` wrapped beneath it, or, where that does not fit, the fewest
+    parts of it in time, each with its share of the English beneath (all shown at least
+    `min_duration`); as one cue with the English unwrapped when no split fits."""
+    source_rules, target_rules = rules
+    beneath = _wrapped(english, target_rules, 0)
+    if beneath is not None:
+        return [replace(cue, lines=cue.lines + beneath)]
+    russian = " ".join(cue.lines).split()
+    prefix = len(speaker_prefix(cue.speaker, names))
+    for parts in range(2, len(russian) + 1):
+        spoken = _share(russian, [1] * parts)
+        shown = _share(english, [len(" ".join(words)) for words in spoken])
+        lines = [
+            (_wrapped(words, source_rules, prefix), _wrapped(translated, target_rules, 0))
+            for words, translated in zip(spoken, shown, strict=True)
+        ]
+        if all(above is not None and below is not None for above, below in lines):
+            split = _split_in_time(cue, [above + below for above, below in lines], source_rules)
+            if split:
+                return split
+    return [replace(cue, lines=[*cue.lines, " ".join(english)])]
+
+
+def _wrapped(tokens: list[str], rules: CueRules, prefix: int) -> list[str] | None:
+    if not tokens:
+        return []
+    return wrap_lines(tokens, rules.line_chars, rules.max_lines, prefix, rules.language)
+
+
+def _split_in_time(cue: Cue, parts: list[list[str]], rules: CueRules) -> list[Cue] | None:
+    """`cue`'s span shared by its `parts`' lengths less a gap between each two; None when a
+    part would be shorter than `min_duration`."""
+    lengths = [sum(len(line) for line in lines) for lines in parts]
+    shown = cue.end - cue.start - rules.min_gap * (len(parts) - 1)
+    cues, at = [], cue.start
+    for index, (lines, length) in enumerate(zip(parts, lengths, strict=True)):
+        last = index == len(parts) - 1
+        until = cue.end if last else snap(at + shown * length / sum(lengths), rules)
+        if until - at < rules.min_duration - EPSILON:
+            return None
+        cues.append(replace(cue, start=at, end=until, lines=lines))
+        at = round(until + rules.min_gap, 3)
     return cues
 
 
@@ -313,7 +359,7 @@ def build_tracks(
     tracks[target] = translation_cues(sentences, tracks[language], target_rules, names)
     violations += check_cues(tracks[target], target_rules, target, names, spans)
     both = f"{language}-{target}"
-    tracks[both] = bilingual_cues(tracks[language], sentences, target_rules)
+    tracks[both] = bilingual_cues(tracks[language], sentences, source_rules, target_rules, names)
     # A line of either language may be as long as the longer of the two limits.
     both_rules = replace(
         source_rules, line_chars=max(source_rules.line_chars, target_rules.line_chars)
