@@ -282,8 +282,8 @@ def test_the_bilingual_track_wraps_its_translation_to_the_configured_line_length
     assert not [v for v in report if v.language == "ru-en" and v.rule == "line_length"]
 
 
-def test_a_long_translation_is_not_cut_into_a_piece_too_short_to_show():
-    # The hard ru_council clip: this English over one 3.4 s sentence ended in a 0.76 s cue.
+def _long_english_over_short_speech() -> tuple[list[Word], list[Sentence]]:
+    """The hard ru_council clip's administrator: 83 characters of English over 3.4 s."""
     words, at = [], 0.5
     for token in ["Маршрут", "будет", "очный", "перевозщик", "отказался", "работать."]:
         words.append(Word(token, at, at + 0.5, 0.9, "SPEAKER_00"))
@@ -294,6 +294,12 @@ def test_a_long_translation_is_not_cut_into_a_piece_too_short_to_show():
     ].translation = (
         "The marshal will be responsible for the transfer of the person who refused to work."
     )
+    return words, sentences
+
+
+def test_a_long_translation_is_not_cut_into_a_piece_too_short_to_show():
+    # The hard ru_council clip: this English over one 3.4 s sentence ended in a 0.76 s cue.
+    words, sentences = _long_english_over_short_speech()
     tracks, report = build_tracks(words, sentences, "ru", "en", OutputOptions(), 25.0, None)
     english = tracks["en"]
     assert len(english) == 2
@@ -305,18 +311,8 @@ def test_a_long_translation_is_not_cut_into_a_piece_too_short_to_show():
 def test_a_bilingual_cue_too_small_for_its_english_is_split_in_two_that_fit():
     # The same hard ru_council sentence: one Russian cue, 83 characters of English that
     # two lines of 42 cannot hold; the bilingual track showed them on one line.
-    words, at = [], 0.5
-    for token in ["Маршрут", "будет", "очный", "перевозщик", "отказался", "работать."]:
-        words.append(Word(token, at, at + 0.5, 0.9, "SPEAKER_00"))
-        at += 0.56
-    sentences = build_sentences([Segment(0.5, at, "", words)])
-    sentences[
-        0
-    ].translation = (
-        "The marshal will be responsible for the transfer of the person who refused to work."
-    )
-    options = OutputOptions()
-    tracks, report = build_tracks(words, sentences, "ru", "en", options, 25.0, None)
+    words, sentences = _long_english_over_short_speech()
+    tracks, report = build_tracks(words, sentences, "ru", "en", OutputOptions(), 25.0, None)
     (russian,) = tracks["ru"]
     both = tracks["ru-en"]
     assert len(both) == 2
