@@ -64,8 +64,7 @@ def _sentence_cues(
     def fits(i: int, j: int) -> bool:
         return (
             own[j - 1].end - own[i].start <= rules.max_duration
-            and wrap_lines(tokens[i:j], rules.line_chars, rules.max_lines, prefix, rules.language)
-            is not None
+            and _wrapped(tokens[i:j], rules, prefix) is not None
         )
 
     # Where this speaker talks over another, a short piece can share a dialogue cue;
@@ -207,32 +206,39 @@ def _spread(
         return (
             (whole or shown >= rules.min_duration - EPSILON)
             and share <= rules.max_duration
-            and wrap_lines(tokens[i:j], rules.line_chars, rules.max_lines, prefix, rules.language)
-            is not None
+            and _wrapped(tokens[i:j], rules, prefix) is not None
         )
 
     pieces = chunk(tokens, fits, rules.language, rules.line_chars * rules.max_lines)
-    # The span less the gaps between the pieces is shared by length, so each piece is
-    # read at the sentence's own pace (shared with the gaps, the longest fell behind).
     lengths = [len(" ".join(tokens[i:j])) for i, j in pieces]
-    shown = span - rules.min_gap * (len(pieces) - 1)
-    cues, at = [], start
-    for (i, j), length in zip(pieces, lengths, strict=True):
-        until = snap(at + shown * length / max(1, sum(lengths)) + rules.frame / 2, rules)
-        lines = wrap_lines(tokens[i:j], rules.line_chars, rules.max_lines, prefix, rules.language)
-        cues.append(
-            Cue(
-                start=snap(at, rules),
-                end=min(until, snap(end, rules)),
-                lines=lines or [" ".join(tokens[i:j])],
-                speaker=sentence.speaker,
-                sentence_id=sentence.id,
-                speech_start=sentence.start,
-                speech_end=sentence.end,
-            )
+    return [
+        Cue(
+            start=shown_from,
+            end=shown_until,
+            lines=_wrapped(tokens[i:j], rules, prefix) or [" ".join(tokens[i:j])],
+            speaker=sentence.speaker,
+            sentence_id=sentence.id,
+            speech_start=sentence.start,
+            speech_end=sentence.end,
         )
+        for (i, j), (shown_from, shown_until) in zip(
+            pieces, _shared_span(start, end, lengths, rules), strict=True
+        )
+    ]
+
+
+def _shared_span(
+    start: float, end: float, lengths: list[int], rules: CueRules
+) -> list[tuple[float, float]]:
+    """[start, end] less a gap between each two parts, shared by the parts' `lengths`, so
+    each is read at the same pace (shared with the gaps, the longest fell behind)."""
+    shown = end - start - rules.min_gap * (len(lengths) - 1)
+    spans, at = [], start
+    for length in lengths:
+        until = snap(at + shown * length / max(1, sum(lengths)) + rules.frame / 2, rules)
+        spans.append((snap(at, rules), min(until, snap(end, rules))))
         at = until + rules.min_gap
-    return cues
+    return spans
 
 
 def bilingual_cues(
@@ -268,21 +274,20 @@ def bilingual_cues(
             lines = cue.lines + [DIALOGUE_DASH + text for text in english]
             cues.append(replace(cue, lines=lines, line_speakers=cue.line_speakers * 2))
         else:
-            rules = (source_rules, target_rules)
-            cues += _with_translation(cue, english[0].split(), rules, names)
+            cues += _with_translation(cue, english[0].split(), source_rules, target_rules, names)
     return cues
 
 
 def _with_translation(
     cue: Cue,
     english: list[str],
-    rules: tuple[CueRules, CueRules],
+    source_rules: CueRules,
+    target_rules: CueRules,
     names: dict[str, str] | None,
 ) -> list[Cue]:
     """`cue` with `english` wrapped beneath it, or, where that does not fit, the fewest
     parts of it in time, each with its share of the English beneath (all shown at least
     `min_duration`); as one cue with the English unwrapped when no split fits."""
-    source_rules, target_rules = rules
     beneath = _wrapped(english, target_rules, 0)
     if beneath is not None:
         return [replace(cue, lines=cue.lines + beneath)]
@@ -309,19 +314,16 @@ def _wrapped(tokens: list[str], rules: CueRules, prefix: int) -> list[str] | Non
 
 
 def _split_in_time(cue: Cue, parts: list[list[str]], rules: CueRules) -> list[Cue] | None:
-    """`cue`'s span shared by its `parts`' lengths less a gap between each two; None when a
-    part would be shorter than `min_duration`."""
+    """`cue`'s span shared by its `parts`' lengths; None when a part would be shorter than
+    `min_duration`."""
     lengths = [sum(len(line) for line in lines) for lines in parts]
-    shown = cue.end - cue.start - rules.min_gap * (len(parts) - 1)
-    cues, at = [], cue.start
-    for index, (lines, length) in enumerate(zip(parts, lengths, strict=True)):
-        last = index == len(parts) - 1
-        until = cue.end if last else snap(at + shown * length / sum(lengths), rules)
-        if until - at < rules.min_duration - EPSILON:
-            return None
-        cues.append(replace(cue, start=at, end=until, lines=lines))
-        at = round(until + rules.min_gap, 3)
-    return cues
+    spans = _shared_span(cue.start, cue.end, lengths, rules)
+    if any(until - start < rules.min_duration - EPSILON for start, until in spans):
+        return None
+    return [
+        replace(cue, start=start, end=until, lines=lines)
+        for (start, until), lines in zip(spans, parts, strict=True)
+    ]
 
 
 def _share(words: list[str], weights: list[int]) -> list[list[str]]:
