@@ -5,12 +5,12 @@ small clusters folded into the nearest large one) is scored by how well its
 clusters are separated: the mean silhouette, cosine. One speaker has no
 silhouette; it scores `ONE_SPEAKER_SILHOUETTE`. The count itself comes from:
 
-- `threshold` (default): pyannote's cut of the dendrogram at a fixed distance,
-  stepped down to the largest smaller count while two of its centroids are as
-  alike as one voice's (`SAME_VOICE_COSINE`: the cut is in distance between raw
-  means, which a tight pair of one voice's clusters can pass); the scores then
-  say whether another count separates the voices as well or better (a small or
-  negative margin: the count is uncertain).
+- `threshold` (default): pyannote's cut of the dendrogram at a fixed distance;
+  where the cut leaves one speaker but another count separates the embeddings
+  clearly (`SEVERAL_VOICES_SILHOUETTE`), that count: the cut is on the distance
+  between cluster centres, which two tight voices can be close in. The scores
+  then say whether another count separates the voices as well or better (a
+  small or negative margin: the count is uncertain).
 - `silhouette`: the best-separated count wins, among counts whose clusters are
   all distinct voices (no two centroids as alike as `SAME_VOICE_COSINE`).
 
@@ -38,6 +38,15 @@ from pipeline.types import SpeakerCount
 # Chosen on the `tune_*` clips of samples/speakers/build_speaker_set.py only.
 ONE_SPEAKER_SILHOUETTE = 0.1
 SAME_VOICE_COSINE = 0.7
+# One speaker is kept only while no count separates the embeddings this clearly (mean
+# silhouette). Chosen at stop 26 on two RHVoice council sets (build_speaker_set.py
+# --rhvoice, seeds 101 and 102), the `tune_*` clips, AMI dev and ru_council: single
+# voices' best other count scored 0.13-0.25, two or three RHVoice women cut as one
+# 0.38-0.56.
+SEVERAL_VOICES_SILHOUETTE = 0.35
+# ... over at least this many embeddings: on a few, as a 9 s single voice gives, any split
+# can look clear (silhouette 0.50 there). The RHVoice clips it was chosen for had 49-85.
+SEVERAL_VOICES_EMBEDDINGS = 40
 MAX_CANDIDATE_SPEAKERS = 10
 # Share of the smaller cluster's clean speech that a second cluster also claims, at
 # and above which the two are one voice. Chosen on ru_council and AMI dev00/dev01
@@ -113,8 +122,8 @@ class CountingClustering(pyannote_clustering.AgglomerativeClustering):
         if self._speech is not None:
             clusters = self._speech.merge_same_voice(clusters, min_clusters)
             scores.setdefault(len(np.unique(clusters)), _separation(unit, clusters))
-        if self.count_method == "threshold":
-            clusters = _distinct_voices(unit, clusters, candidates, min_clusters)
+        if self.count_method == "threshold" and chosen == 1:  # the cut, not a merge after it
+            clusters = _clearly_several(clusters, candidates, scores)
         clusters = _at_least(unit, clusters, min_clusters)
         self.decision = _decision(len(np.unique(clusters)), self.count_method, scores)
         return clusters
@@ -173,20 +182,14 @@ class CleanSpeech:
         return heard
 
 
-def _distinct_voices(
-    embeddings: np.ndarray, clusters: np.ndarray, candidates: dict, min_clusters: int
-) -> np.ndarray:
-    """`clusters`, or the largest smaller candidate count whose voices are all distinct."""
-    count = len(np.unique(clusters))
-    while count > max(min_clusters, 1) and (
-        _closest_centroids(embeddings, clusters) >= SAME_VOICE_COSINE
-    ):
-        smaller = [candidate for candidate in candidates if candidate < count]
-        if not smaller:
-            break
-        count = max(smaller)
-        clusters = candidates[count]
-    return clusters
+def _clearly_several(clusters: np.ndarray, candidates: dict, scores: dict) -> np.ndarray:
+    """`clusters` (one speaker), or the best-separated count where it separates the
+    embeddings as clearly as `SEVERAL_VOICES_SILHOUETTE` and they are enough to say so."""
+    several = {count: score for count, score in scores.items() if count > 1 and count in candidates}
+    if not several or len(clusters) < SEVERAL_VOICES_EMBEDDINGS:
+        return clusters
+    best = max(several, key=lambda count: (several[count], -count))
+    return candidates[best] if several[best] >= SEVERAL_VOICES_SILHOUETTE else clusters
 
 
 def _renumbered(clusters: np.ndarray) -> np.ndarray:
