@@ -134,14 +134,14 @@ def _two_tight_voices(cosine: float, seed: int = 0) -> np.ndarray:
     return np.array(rows)[:, None, :]
 
 
-@pytest.mark.parametrize(("cosine", "speakers"), [(0.78, 2), (0.6, 2)])
-def test_two_tight_voices_with_close_centres_are_two(cosine, speakers):
+@pytest.mark.parametrize("cosine", [0.78, 0.6])
+def test_two_tight_voices_with_close_centres_are_two(cosine):
     # Centres 0.78 alike in cosine are nearer than the 0.7 cut, so the cut makes one
     # speaker of them; yet each voice is tight, and two clusters separate them clearly
     # (as two RHVoice women's were). 0.6 alike, the cut itself finds two.
     clustering = _clustering("threshold")
     clustering(_two_tight_voices(cosine), _segmentations(60))
-    assert clustering.decision.speakers == speakers
+    assert clustering.decision.speakers == 2
     assert clustering.decision.scores["2"] >= SEVERAL_VOICES_SILHOUETTE
 
 
