@@ -40,9 +40,8 @@ ONE_SPEAKER_SILHOUETTE = 0.1
 SAME_VOICE_COSINE = 0.7
 # One speaker is kept only while no count separates the embeddings this clearly (mean
 # silhouette). Chosen at stop 26 on two RHVoice council sets (build_speaker_set.py
-# --rhvoice, seeds 101 and 102), the `tune_*` clips, AMI dev and ru_council: single
-# voices' best other count scored 0.13-0.25, two or three RHVoice women cut as one
-# 0.38-0.56.
+# --rhvoice, seeds 101 and 102), the `tune_*` clips, AMI dev and ru_council: a 90 s single
+# voice's best other count scored 0.25, two or three RHVoice women cut as one 0.38-0.56.
 SEVERAL_VOICES_SILHOUETTE = 0.35
 # ... over at least this many embeddings: on a few, as a 9 s single voice gives, any split
 # can look clear (silhouette 0.50 there). The RHVoice clips it was chosen for had 49-85.
