@@ -234,9 +234,9 @@ class DiarizationOptions(Section):
     count: Literal["threshold", "silhouette"] = Field(
         "threshold",
         description="Offline: how the speaker count is found when num_speakers is not set. "
-        "threshold: cut at diarization.threshold; where that leaves one speaker of a clip "
-        "with enough speech, a count whose clusters are clearly separated instead (two tight "
-        "voices can have close centres). silhouette: per clip, the count whose "
+        "threshold: cut at diarization.threshold, then a larger count instead where its "
+        "clusters are better separated (out of one speaker: clearly, over enough speech), "
+        "since two tight voices can have close centres. silhouette: per clip, the count whose "
         "clusters are best separated (it merged pitch-shifted voices on the tuning clips, "
         "so it is not the default). Either way, two clusters that claim most of the same "
         "one-speaker frames are merged (one voice the chunks labelled twice), and the JSON's "

@@ -5,12 +5,12 @@ small clusters folded into the nearest large one) is scored by how well its
 clusters are separated: the mean silhouette, cosine. One speaker has no
 silhouette; it scores `ONE_SPEAKER_SILHOUETTE`. The count itself comes from:
 
-- `threshold` (default): pyannote's cut of the dendrogram at a fixed distance;
-  where the cut leaves one speaker but another count separates the embeddings
-  clearly (`SEVERAL_VOICES_SILHOUETTE`), that count: the cut is on the distance
-  between cluster centres, which two tight voices can be close in. The scores
-  then say whether another count separates the voices as well or better (a
-  small or negative margin: the count is uncertain).
+- `threshold` (default): pyannote's cut of the dendrogram at a fixed distance,
+  then the best-separated larger count where it separates the embeddings better
+  than the cut's own clusters (out of one speaker: as clearly as
+  `SEVERAL_VOICES_SILHOUETTE`): the cut is on the distance between cluster
+  centres, which two tight voices can be close in. The scores then say whether
+  another count separates the voices as well (a small margin: uncertain).
 - `silhouette`: the best-separated count wins, among counts whose clusters are
   all distinct voices (no two centroids as alike as `SAME_VOICE_COSINE`).
 
@@ -121,8 +121,8 @@ class CountingClustering(pyannote_clustering.AgglomerativeClustering):
         if self._speech is not None:
             clusters = self._speech.merge_same_voice(clusters, min_clusters)
             scores.setdefault(len(np.unique(clusters)), _separation(unit, clusters))
-        if self.count_method == "threshold" and chosen == 1:  # the cut, not a merge after it
-            clusters = _clearly_several(clusters, candidates, scores)
+        if self.count_method == "threshold" and len(np.unique(clusters)) == chosen:
+            clusters = _better_separated(clusters, candidates, scores)  # (not after a merge)
         clusters = _at_least(unit, clusters, min_clusters)
         self.decision = _decision(len(np.unique(clusters)), self.count_method, scores)
         return clusters
@@ -181,14 +181,22 @@ class CleanSpeech:
         return heard
 
 
-def _clearly_several(clusters: np.ndarray, candidates: dict, scores: dict) -> np.ndarray:
-    """`clusters` (one speaker), or the best-separated count where it separates the
-    embeddings as clearly as `SEVERAL_VOICES_SILHOUETTE` and they are enough to say so."""
-    several = {count: score for count, score in scores.items() if count > 1 and count in candidates}
-    if not several or len(clusters) < SEVERAL_VOICES_EMBEDDINGS:
+def _better_separated(clusters: np.ndarray, candidates: dict, scores: dict) -> np.ndarray:
+    """`clusters`, or a larger count whose clusters are better separated than theirs (the
+    best such): the cut is on the distance between cluster centres, which two voices can be
+    close in while each is tight. Out of one speaker only when that count separates as
+    clearly as `SEVERAL_VOICES_SILHOUETTE`, over enough embeddings to say so."""
+    count = len(np.unique(clusters))
+    larger = {n: score for n, score in scores.items() if n > count and n in candidates}
+    if not larger:
         return clusters
-    best = max(several, key=lambda count: (several[count], -count))
-    return candidates[best] if several[best] >= SEVERAL_VOICES_SILHOUETTE else clusters
+    best = max(larger, key=lambda n: (larger[n], -n))
+    if count == 1:
+        clear = larger[best] >= SEVERAL_VOICES_SILHOUETTE
+        clear = clear and len(clusters) >= SEVERAL_VOICES_EMBEDDINGS
+    else:
+        clear = larger[best] > scores[count]
+    return candidates[best] if clear else clusters
 
 
 def _renumbered(clusters: np.ndarray) -> np.ndarray:

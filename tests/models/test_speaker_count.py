@@ -118,18 +118,18 @@ def test_two_voices_taking_turns_stay_two():
     assert clustering.decision.speakers == 2
 
 
-def _two_tight_voices(cosine: float, seed: int = 0) -> np.ndarray:
-    """(60, 1, dimension) embeddings close around two centres `cosine` apart."""
+def _two_tight_voices(cosine: float, seed: int = 0, third: bool = False) -> np.ndarray:
+    """(30 per voice, 1, dimension) embeddings close around two centres `cosine` apart
+    (and, with `third`, a third centre unlike both)."""
     rng = np.random.default_rng(seed)
-    first, other = rng.standard_normal((2, DIMENSION))
+    first, other, unlike = rng.standard_normal((3, DIMENSION))
     first /= np.linalg.norm(first)
     other -= (other @ first) * first
     second = cosine * first + np.sqrt(1 - cosine**2) * other / np.linalg.norm(other)
+    centres = (first, second, unlike / np.linalg.norm(unlike)) if third else (first, second)
     noise = 0.1 / np.sqrt(DIMENSION)
     rows = [
-        centre + noise * rng.standard_normal(DIMENSION)
-        for _ in range(30)
-        for centre in (first, second)
+        centre + noise * rng.standard_normal(DIMENSION) for _ in range(30) for centre in centres
     ]
     return np.array(rows)[:, None, :]
 
@@ -143,6 +143,15 @@ def test_two_tight_voices_with_close_centres_are_two(cosine):
     clustering(_two_tight_voices(cosine), _segmentations(60))
     assert clustering.decision.speakers == 2
     assert clustering.decision.scores["2"] >= SEVERAL_VOICES_SILHOUETTE
+
+
+def test_a_larger_count_that_separates_better_is_taken():
+    # Two of three voices have close centres: the cut makes two speakers, three
+    # clusters separate them better.
+    clustering = _clustering("threshold")
+    clustering(_two_tight_voices(0.78, third=True), _segmentations(90))
+    assert clustering.decision.speakers == 3
+    assert clustering.decision.scores["3"] > clustering.decision.scores["2"]
 
 
 def test_one_voice_stays_one_when_no_count_separates_it():
