@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import os
 import re
 import subprocess
 import sys
@@ -167,6 +168,8 @@ def main(argv: list[str] | None = None) -> int:
             sys.exit(f"error: {tool} is missing (apt-get install sox festival festvox-ru)")
     if not ASTERISK_SOUNDS.is_dir() or not ASTERISK_TEXTS.is_file():
         sys.exit("error: apt-get install asterisk-core-sounds-ru-wav asterisk-core-sounds-ru")
+    if args.rhvoice and not os.access(args.rhvoice, os.X_OK):
+        sys.exit(f"error: {args.rhvoice}: not an RHVoice-test program (see --help)")
     args.out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(args.seed)
     texts = _asterisk_texts()

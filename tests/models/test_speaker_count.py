@@ -118,7 +118,7 @@ def test_two_voices_taking_turns_stay_two():
     assert clustering.decision.speakers == 2
 
 
-def _two_tight_voices(cosine: float, seed: int = 0, third: bool = False) -> np.ndarray:
+def _tight_voices(cosine: float, seed: int = 0, third: bool = False) -> np.ndarray:
     """(30 per voice, 1, dimension) embeddings close around two centres `cosine` apart
     (and, with `third`, a third centre unlike both)."""
     rng = np.random.default_rng(seed)
@@ -135,12 +135,12 @@ def _two_tight_voices(cosine: float, seed: int = 0, third: bool = False) -> np.n
 
 
 @pytest.mark.parametrize("cosine", [0.78, 0.6])
-def test_two_tight_voices_with_close_centres_are_two(cosine):
+def test_tight_voices_with_close_centres_are_two(cosine):
     # Centres 0.78 alike in cosine are nearer than the 0.7 cut, so the cut makes one
     # speaker of them; yet each voice is tight, and two clusters separate them clearly
     # (as two RHVoice women's were). 0.6 alike, the cut itself finds two.
     clustering = _clustering("threshold")
-    clustering(_two_tight_voices(cosine), _segmentations(60))
+    clustering(_tight_voices(cosine), _segmentations(60))
     assert clustering.decision.speakers == 2
     assert clustering.decision.scores["2"] >= SEVERAL_VOICES_SILHOUETTE
 
@@ -149,7 +149,7 @@ def test_a_larger_count_that_separates_better_is_taken():
     # Two of three voices have close centres: the cut makes two speakers, three
     # clusters separate them better.
     clustering = _clustering("threshold")
-    clustering(_two_tight_voices(0.78, third=True), _segmentations(90))
+    clustering(_tight_voices(0.78, third=True), _segmentations(90))
     assert clustering.decision.speakers == 3
     assert clustering.decision.scores["3"] > clustering.decision.scores["2"]
 
