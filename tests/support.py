@@ -6,7 +6,6 @@ professional female voice (CC BY 3.0), installed by `make setup`.
 
 from __future__ import annotations
 
-import gzip
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Any
 
 import jiwer
 
+from pipeline.evaluation import prompts
 from pipeline.text import normalise
 from pipeline.types import (
     Cue,
@@ -26,9 +26,10 @@ from pipeline.types import (
     Word,
 )
 
-ASTERISK_RU = Path("/usr/share/asterisk/sounds/ru")
+ASTERISK_RU = prompts.SOUNDS
+ASTERISK_RU_TEXT = prompts.TEXTS
+prompt_texts = prompts.prompt_texts
 PROJECT = Path(__file__).resolve().parents[1]
-ASTERISK_RU_TEXT = Path("/usr/share/doc/asterisk-core-sounds-ru/core-sounds-ru.txt.gz")
 
 # Clean, whole sentences without digits, chosen by reading the prompt list.
 SPEECH_PROMPTS = [
@@ -45,16 +46,6 @@ SPEECH_PROMPTS = [
     "confbridge-removed",
     "demo-nomatch",
 ]
-
-
-def prompt_texts() -> dict[str, str]:
-    texts = {}
-    with gzip.open(ASTERISK_RU_TEXT, "rt", encoding="utf-8") as handle:
-        for line in handle:
-            key, sep, text = line.partition(": ")
-            if sep and not line.startswith(";"):
-                texts[key.strip()] = text.strip()
-    return texts
 
 
 def ffmpeg(*args: str | Path) -> None:

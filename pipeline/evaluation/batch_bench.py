@@ -32,17 +32,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pipeline.evaluation.prompts import speech_recordings
 from pipeline.files import atomic_write_text
 
 REPO = Path(__file__).resolve().parents[2]
-ASTERISK_RU = Path("/usr/share/asterisk/sounds/ru")
 CONTAINERS = ("mp4", "m4a", "wav")
 MAX_PROMPT = 6.0  # seconds
 
 
 def build_folder(folder: Path, clips: int, seconds: float) -> float:
     """`clips` clips of at least `seconds` each, in nested folders; their total seconds."""
-    prompts = sorted(ASTERISK_RU.glob("*.wav"))
+    prompts = speech_recordings()
     if not prompts:
         raise SystemExit("error: asterisk-core-sounds-ru-wav is not installed; run `make setup`")
     lengths = {p: _wav_seconds(p) for p in prompts}

@@ -33,6 +33,7 @@ from pipeline.cli import (  # the options every pipeline command takes
 )
 from pipeline.config import Config, load_config
 from pipeline.evaluation.baseline import DESCRIPTION, run_whisper_cli
+from pipeline.evaluation.prompts import speech_recordings
 from pipeline.files import atomic_write_text
 from pipeline.models.registry import Models, prepare_process
 from pipeline.run import process_clip
@@ -41,15 +42,15 @@ from pipeline.timing import StageClock, current_rss_mb
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "samples" / "council_sample.mp4"
-ASTERISK_RU = Path("/usr/share/asterisk/sounds/ru")
 
 
 def long_recording(minutes: float, folder: Path) -> Path:
-    """Asterisk prompts one after another until `minutes` is reached (made once)."""
+    """Asterisk prompts (speech only) one after another until `minutes` is reached (made
+    once): one voice, so a count of speakers other than 1 is wrong."""
     out = folder / f"prompts_{minutes:g}min.wav"
     if out.is_file():
         return out
-    prompts = sorted(ASTERISK_RU.glob("*.wav"))
+    prompts = speech_recordings()
     if not prompts:
         raise SystemExit("error: asterisk-core-sounds-ru-wav is not installed; run `make setup`")
     listing = folder / "prompts.txt"

@@ -32,7 +32,6 @@ library.
 from __future__ import annotations
 
 import argparse
-import gzip
 import os
 import re
 import subprocess
@@ -45,9 +44,11 @@ import numpy as np
 from scipy.io import wavfile
 from scipy.signal import lfilter
 
+from pipeline.evaluation.prompts import SOUNDS as ASTERISK_SOUNDS
+from pipeline.evaluation.prompts import TEXTS as ASTERISK_TEXTS
+from pipeline.evaluation.prompts import is_speech, prompt_texts
+
 RATE = 16000
-ASTERISK_SOUNDS = Path("/usr/share/asterisk/sounds/ru")
-ASTERISK_TEXTS = Path("/usr/share/doc/asterisk-core-sounds-ru/core-sounds-ru.txt.gz")
 FESTIVAL_VOICE = "(voice_msu_ru_nsh_clunits)"
 FESTIVAL_SENTENCES = 90  # festival reads ~8 s of speech per second here
 SILENCE_DB = -45.0
@@ -129,7 +130,7 @@ CLIPS = (
 
 WOMEN = COUNCIL[1:]
 RHVOICE_CLIPS = (
-    # No `tune_` clips here: a whole set is tuned on or held out, by its seed (the README
+    # No `tune_` clips here: a whole set is tuned on or held out, by its seed (docs/measurements.md
     # says which seeds were which).
     ClipSpec("council_60s_a", COUNCIL, 60, (1, 3), 0.1),
     ClipSpec("council_60s_b", COUNCIL, 60, (1, 2), 0.15),
@@ -199,13 +200,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _asterisk_texts() -> dict[str, str]:
-    texts = {}
-    with gzip.open(ASTERISK_TEXTS, "rt", encoding="utf-8") as lines:
-        for line in lines:
-            key, sep, text = line.partition(":")
-            if sep and not line.startswith(";") and len(text.split()) >= 2:
-                texts[key.strip()] = " ".join(text.split())
-    return texts
+    # Speech only: until stop 27 two beep tones (`confbridge-join`, `-leave`) could be
+    # laid out as the asterisk woman's turns.
+    return {
+        key: text
+        for key, text in prompt_texts().items()
+        if is_speech(text) and len(text.split()) >= 2
+    }
 
 
 def _asterisk_utterances(texts: dict[str, str]) -> list[np.ndarray]:
