@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -163,10 +164,12 @@ def main(argv: list[str] | None = None) -> int:
         "--rhvoice", type=Path, help="RHVoice-test: build the RHVoice council set instead"
     )
     args = parser.parse_args(argv)
-    tools = ("sox",) if args.rhvoice else ("sox", "text2wave")
-    for tool in tools:
-        if subprocess.run(["which", tool], capture_output=True).returncode:
-            sys.exit(f"error: {tool} is missing (apt-get install sox festival festvox-ru)")
+    packages = {"sox": "sox"}
+    if not args.rhvoice:
+        packages["text2wave"] = "festival festvox-ru"
+    for tool, package in packages.items():
+        if shutil.which(tool) is None:
+            sys.exit(f"error: {tool} is missing (apt-get install {package})")
     if not ASTERISK_SOUNDS.is_dir() or not ASTERISK_TEXTS.is_file():
         sys.exit("error: apt-get install asterisk-core-sounds-ru-wav asterisk-core-sounds-ru")
     if args.rhvoice and not os.access(args.rhvoice, os.X_OK):
