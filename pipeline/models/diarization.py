@@ -11,6 +11,8 @@ import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from pipeline.models.campplus import load_campplus_model
 from pipeline.models.speaker_files import (
     SEGMENTATION_FILE,
@@ -57,7 +59,7 @@ def load_offline_diarization(
     from pipeline.models.speaker_count import CountingClustering
 
     folder = require_speaker_models(cache_dir)
-    pipeline = SpeakerDiarization(
+    pipeline = _clustered_voices_only(SpeakerDiarization)(
         segmentation=load_segmentation_model(folder, segmentation_duration),
         segmentation_step=segmentation_step,
         embedding=load_campplus_model(folder),
@@ -80,6 +82,25 @@ def load_offline_diarization(
         }
     )
     return pipeline
+
+
+def _clustered_voices_only(diarization: type[SpeakerDiarization]) -> type[SpeakerDiarization]:
+    """`diarization` that gives frames to the clusters' voices only.
+
+    Where pyannote's segmentation hears more voices at once than its clustering
+    found, its reconstruction pads the clusters with a speaker that has no
+    embedding of its own and gives it those frames: a 30-minute single voice came
+    out as two speakers. A speaker no voice stands behind is a wrong attribution,
+    so the instantaneous count is capped at the number of clusters.
+    """
+
+    class ClusteredVoicesOnly(diarization):
+        def reconstruct(self, segmentations, hard_clusters, count):
+            clusters = max(int(np.max(hard_clusters)) + 1, 1)
+            count.data = np.minimum(count.data, clusters).astype(np.int8)
+            return super().reconstruct(segmentations, hard_clusters, count)
+
+    return ClusteredVoicesOnly
 
 
 def load_segmentation_model(folder: Path, window: float | None = None) -> Model:

@@ -154,3 +154,35 @@ def test_an_exact_count_is_honoured(pipeline, pyannote_sample) -> None:
     result = diarize(pipeline, audio, num_speakers=3)
     assert len(result.speakers) == 3
     assert result.count.method == "given" and result.count.margin is None
+
+
+def test_no_speaker_beyond_the_clusters_is_padded_in(pipeline, pyannote_sample, monkeypatch):
+    """Where the segmentation hears two voices at once and the clustering found one,
+    pyannote pads a second speaker with no voice of its own (a 30-minute single voice
+    came out as two); the pipeline's reconstruction gives the frames to the clusters
+    only. Run on the sample's real segmentation, as if it had one cluster."""
+    import copy
+
+    from pyannote.audio.pipelines import SpeakerDiarization
+
+    audio, _ = pyannote_sample
+    inputs = []
+    reconstruct = pipeline.reconstruct
+
+    def keep_inputs(segmentations, hard_clusters, count):
+        inputs.append((segmentations, hard_clusters.copy(), copy.deepcopy(count)))
+        return reconstruct(segmentations, hard_clusters, count)
+
+    monkeypatch.setattr(pipeline, "reconstruct", keep_inputs)
+    diarize(pipeline, audio)
+    monkeypatch.undo()
+    segmentations, hard_clusters, count = inputs[0]
+    one_cluster = np.where(hard_clusters >= 0, 0, hard_clusters)
+    assert count.data.max() == 2  # the sample's overlapped speech
+
+    pyannotes = SpeakerDiarization.reconstruct
+    padded = pyannotes(pipeline, segmentations, one_cluster, copy.deepcopy(count))
+    ours = pipeline.reconstruct(segmentations, one_cluster, copy.deepcopy(count))
+
+    assert padded.data.shape[1] == 2 and padded.data.sum(axis=1).max() == 2  # pyannote's own
+    assert ours.data.shape[1] == 1 and ours.data.any()
