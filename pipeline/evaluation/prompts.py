@@ -33,7 +33,10 @@ def is_speech(text: str) -> bool:
 
 
 def speech_recordings() -> list[Path]:
-    """The top-level prompt recordings whose text is speech, in name order."""
+    """The top-level prompt recordings whose text is speech, in name order; none when the
+    packages are missing (the caller says which to install)."""
+    if not TEXTS.is_file():
+        return []
     texts = prompt_texts()
     return [
         path

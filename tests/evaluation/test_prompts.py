@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pipeline.evaluation import prompts
 from pipeline.evaluation.prompts import SOUNDS, is_speech, prompt_texts, speech_recordings
 
 
@@ -19,3 +20,9 @@ def test_only_recordings_of_speech_are_used():
         assert (SOUNDS / f"{sound}.wav").is_file() and sound not in names
     assert {"conf-kicked", "tt-monkeysintro", "goodbye"} <= names
     assert len(names) > 300  # the long bench inputs repeat them: about 20 minutes
+
+
+def test_without_the_prompt_texts_there_is_nothing_to_build_from(monkeypatch, tmp_path):
+    # bench and batch bench then say which package to install, instead of a traceback
+    monkeypatch.setattr(prompts, "TEXTS", tmp_path / "core-sounds-ru.txt.gz")
+    assert speech_recordings() == []
