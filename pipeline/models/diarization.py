@@ -26,8 +26,9 @@ if TYPE_CHECKING:
 
 
 # With the model's own 10 s window, similar voices shared one local speaker
-# inside a chunk and got merged (ru_council); 5 s windows keep chunks purer.
-DEFAULT_SEGMENTATION_DURATION = 5.0
+# inside a chunk and got merged; shorter windows keep chunks purer (3 s chosen on
+# the tuning clips, docs/measurements.md "Eighth pass").
+DEFAULT_SEGMENTATION_DURATION = 3.0
 DEFAULT_SEGMENTATION_STEP = 0.1
 DEFAULT_MIN_CLUSTER_SIZE = 12
 DEFAULT_MIN_DURATION_OFF = 0.0
@@ -95,12 +96,57 @@ def _clustered_voices_only(diarization: type[SpeakerDiarization]) -> type[Speake
     """
 
     class ClusteredVoicesOnly(diarization):
+        asked_speakers: int | None = None
+
+        def apply(self, file, num_speakers=None, min_speakers=None, max_speakers=None, **kwargs):
+            self.asked_speakers = num_speakers or min_speakers
+            return super().apply(
+                file,
+                num_speakers=num_speakers,
+                min_speakers=min_speakers,
+                max_speakers=max_speakers,
+                **kwargs,
+            )
+
         def reconstruct(self, segmentations, hard_clusters, count):
             clusters = max(int(np.max(hard_clusters)) + 1, 1)
             count.data = np.minimum(count.data, clusters).astype(np.int8)
             return super().reconstruct(segmentations, hard_clusters, count)
 
+        def to_diarization(self, segmentations, count):
+            binary = super().to_diarization(segmentations, count)
+            if not self.asked_speakers:
+                return binary
+            return _asked_clusters_heard(binary, segmentations, count, self.asked_speakers)
+
     return ClusteredVoicesOnly
+
+
+def _asked_clusters_heard(binary, segmentations, count, asked: int):
+    """`binary` (frames, clusters) where a cluster the user's count made, but that wins no
+    frame (each frame goes to its most active clusters, summed over the chunks that hear it,
+    so a small cluster can lose everywhere), takes the frames of its own strongest stretch
+    (at least half its peak activation) from the weakest cluster there: a count given is
+    honoured exactly."""
+    from pyannote.audio.core.inference import Inference
+
+    heard = binary.data.sum(axis=0) > 0
+    if heard.all() or heard.sum() >= asked:
+        return binary
+    activations = Inference.aggregate(
+        segmentations, count.sliding_window, hamming=False, missing=0.0, skip_average=True
+    )
+    activations = activations.crop(activations.extent & count.extent, return_data=False)
+    strength = np.asarray(activations.data)[: len(binary.data)]
+    data = binary.data.copy()
+    for cluster in np.flatnonzero(~heard):
+        own = strength[:, cluster]
+        frames = np.flatnonzero((own > 0) & (own >= own.max() / 2) & (data.sum(axis=1) > 0))
+        for frame in frames:
+            active = np.flatnonzero(data[frame])
+            weakest = active[np.argmin(strength[frame, active])]
+            data[frame, weakest], data[frame, cluster] = 0.0, 1.0
+    return type(binary)(data, binary.sliding_window)
 
 
 def load_segmentation_model(folder: Path, window: float | None = None) -> Model:

@@ -31,7 +31,7 @@ def campplus():
         MIN_TRACED_SAMPLES,
         12_345,
         TRACE_SECONDS * SAMPLE_RATE,
-        5 * SAMPLE_RATE,  # the diarization window
+        3 * SAMPLE_RATE,  # the diarization window
         12 * SAMPLE_RATE,
     ],
 )

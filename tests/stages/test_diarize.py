@@ -123,7 +123,7 @@ def _assert_exclusive(turns: list[SpeakerTurn]) -> None:
 
 
 def test_the_window_reaches_pyannote_through_its_public_api(pipeline, pyannote_sample) -> None:
-    """The 5 s window is set through the model's specifications, which the pinned
+    """The 3 s window is set through the model's specifications, which the pinned
     pyannote reads when it builds its segmentation; this fails if that changes."""
     import torch
 
@@ -133,7 +133,7 @@ def test_the_window_reaches_pyannote_through_its_public_api(pipeline, pyannote_s
         "sample_rate": SAMPLE_RATE,
     }
     chunks = pipeline.get_segmentations(file).sliding_window
-    assert (chunks.duration, chunks.step) == pytest.approx((5.0, 0.5))
+    assert (chunks.duration, chunks.step) == pytest.approx((3.0, 0.3))
     assert pipeline.clustering.count_method == "threshold"
 
 
@@ -142,7 +142,7 @@ def test_the_count_and_how_clear_it_was_are_recorded(pipeline, pyannote_sample) 
     result = diarize(pipeline, audio)
     assert result.count is not None and result.count.speakers == len(result.speakers) == 2
     assert result.count.method == "threshold"
-    assert {"1", "2", "3"} <= set(result.count.scores)
+    assert {"1", "2"} <= set(result.count.scores)  # every count pyannote can make here
     assert result.count.margin == pytest.approx(
         result.count.scores["2"] - max(v for k, v in result.count.scores.items() if k != "2"),
         abs=1e-3,
