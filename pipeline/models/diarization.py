@@ -92,7 +92,8 @@ def _clustered_voices_only(diarization: type[SpeakerDiarization]) -> type[Speake
     found, its reconstruction pads the clusters with a speaker that has no
     embedding of its own and gives it those frames: a 30-minute single voice came
     out as two speakers. A speaker no voice stands behind is a wrong attribution,
-    so the instantaneous count is capped at the number of clusters.
+    so the instantaneous count is capped at the number of clusters. And where the
+    user gave a count, no cluster it made is left without frames.
     """
 
     class ClusteredVoicesOnly(diarization):
