@@ -127,8 +127,8 @@ def _asked_clusters_heard(binary, segmentations, count, asked: int):
     """`binary` (frames, clusters) where a cluster the user's count made, but that wins no
     frame (each frame goes to its most active clusters, summed over the chunks that hear it,
     so a small cluster can lose everywhere), takes the frames of its own strongest stretch
-    (at least half its peak activation) from the weakest cluster there: a count given is
-    honoured exactly."""
+    (at least half its peak activation) from the weakest cluster there, never that one's
+    last frame: a count given is honoured exactly."""
     from pyannote.audio.core.inference import Inference
 
     heard = binary.data.sum(axis=0) > 0
@@ -146,7 +146,8 @@ def _asked_clusters_heard(binary, segmentations, count, asked: int):
         for frame in frames:
             active = np.flatnonzero(data[frame])
             weakest = active[np.argmin(strength[frame, active])]
-            data[frame, weakest], data[frame, cluster] = 0.0, 1.0
+            if data[:, weakest].sum() > 1:  # never a cluster's last frame
+                data[frame, weakest], data[frame, cluster] = 0.0, 1.0
     return type(binary)(data, binary.sliding_window)
 
 
