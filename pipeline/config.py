@@ -261,8 +261,19 @@ class DiarizationOptions(Section):
         "apart (chunks hear fewer voices at once): on the tuning clips 3 s found the right count "
         "on 48 of 57, 5 s on 40, the model's own 10 s on 20 or fewer; empty for 10 s.",
     )
+    step: float = Field(
+        0.15,
+        gt=0,
+        le=1,
+        description="Offline segmentation step, a fraction of the window: the window slides "
+        "by window x step seconds. Larger steps embed fewer chunks (faster) and give each "
+        "voice fewer chunks to count (see min_cluster_size).",
+    )
     min_cluster_size: int = Field(
-        12, ge=1, description="Offline: smallest cluster kept as a speaker, in chunks."
+        8,
+        ge=1,
+        description="Offline: smallest cluster kept as a speaker, in chunks (8 chunks at a "
+        "step of 0.15 x 3 s are 3.6 s of window starts; scale it with the step).",
     )
     min_turn_words: int = Field(
         2,

@@ -122,6 +122,7 @@ class Models:
                 count_method=options.count,
                 min_cluster_size=options.min_cluster_size,
                 segmentation_duration=options.window,
+                segmentation_step=options.step,
             )
             infos = offline_speaker_model_infos(self.cache)
         if self.config.runtime.device != "cpu":

@@ -36,3 +36,22 @@ def test_the_hub_pipeline_needs_a_token():
 def test_missing_offline_models_say_how_to_get_them(tmp_path):
     with pytest.raises(PipelineError, match="missing or corrupt"):
         require_speaker_models(tmp_path)
+
+
+def test_the_offline_pipelines_defaults_are_the_configs():
+    """The diarization defaults are written in two places (the config a user reads and
+    the loader tests call); they must be the same numbers."""
+    import inspect
+
+    from pipeline.config import DiarizationOptions
+    from pipeline.models.diarization import load_offline_diarization
+
+    loader = inspect.signature(load_offline_diarization).parameters
+    options = DiarizationOptions()
+    assert (
+        loader["threshold"].default,
+        loader["count_method"].default,
+        loader["min_cluster_size"].default,
+        loader["segmentation_duration"].default,
+        loader["segmentation_step"].default,
+    ) == (options.threshold, options.count, options.min_cluster_size, options.window, options.step)
