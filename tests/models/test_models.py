@@ -55,3 +55,16 @@ def test_the_ctranslate2_engine_finds_the_registry_files_as_published(models, no
 def test_a_ctranslate2_path_that_is_no_model_folder_is_an_error(tmp_path):
     with pytest.raises(PipelineError, match="not a CTranslate2 Whisper folder"):
         locate_whisper(str(tmp_path / "whisper-small-ct2"), model_cache_dir(), "ctranslate2")
+
+
+def test_numpys_blas_runs_on_the_configured_threads():
+    """BLAS sums round differently with their thread count, so every process (CLI, batch
+    worker, Dask worker with OMP_NUM_THREADS=1) pins it to runtime.threads."""
+    from threadpoolctl import threadpool_info
+
+    from pipeline.config import load_config
+    from pipeline.models.registry import prepare_process
+
+    prepare_process(load_config(None, {"runtime.threads": 1}))
+    pools = [pool for pool in threadpool_info() if pool["user_api"] == "blas"]
+    assert pools and all(pool["num_threads"] == 1 for pool in pools)
